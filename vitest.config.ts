@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // End-to-end suites start servers on real ports and share PostgreSQL and Redis; files run in parallel
+    // processes, each using its own database and Redis prefix.
+    pool: "forks",
+    reporters: ["default"],
+  },
+});
