@@ -1,6 +1,14 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Bun imports migration files as text (`with { type: "text" }`); Vite needs to be told the same.
+  plugins: [
+    {
+      name: "sql-as-text",
+      enforce: "pre",
+      transform: (code, id) => (id.endsWith(".sql") ? { code: `export default ${JSON.stringify(code)};`, map: null } : null),
+    },
+  ],
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,

@@ -1,0 +1,24 @@
+/**
+ * Every migration, embedded in the binary. Each dialect lists the same names in the same order;
+ * src/store/migrations.test.ts fails when a file in schema/ is missing here.
+ */
+import postgres0001 from "../../schema/postgres/0001_init.sql" with { type: "text" };
+import postgres0002 from "../../schema/postgres/0002_usage_hourly.sql" with { type: "text" };
+import sqlite0001 from "../../schema/sqlite/0001_init.sql" with { type: "text" };
+import sqlite0002 from "../../schema/sqlite/0002_usage_hourly.sql" with { type: "text" };
+
+export interface Migration {
+  /** The file name without `.sql`, e.g. "0001_init"; recorded in schema_migrations. */
+  name: string;
+  sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  { name: "0001_init", sql: postgres0001 },
+  { name: "0002_usage_hourly", sql: postgres0002 },
+];
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  { name: "0001_init", sql: sqlite0001 },
+  { name: "0002_usage_hourly", sql: sqlite0002 },
+];
