@@ -10,9 +10,17 @@
  *   window. If any fails, nothing is charged and no slot is taken. Concurrent calls for one
  *   user (from one process or many sharing Redis) never admit more than the limits allow.
  * - `finish` releases the slot (idempotent) and adds the real token count to every token window.
- * - A slot not finished within `slotTtlMs` (a gateway that died) expires by itself.
+ * - Check order: concurrency, then token windows (refused while used >= limit), then request
+ *   windows (refused when used + 1 > limit); the first failing limit names the refusal, and
+ *   `retryAfter` is the wait until every failing window would pass (1 s for concurrency alone,
+ *   the window length for a limit of 0, which nothing passes). On admission the returned state
+ *   already includes the charge. An admission without a concurrency limit has slot "".
+ * - `finish` adds tokens on every call; only the slot release is idempotent.
+ * - A slot not finished within `slotTtlMs` (default SLOT_TTL_MS; a gateway that died) expires by itself.
  * - `now` is injectable so the contract suite can move time; drivers never read the clock
- *   themselves when `now` is given.
+ *   themselves when `now` is given. Without it, memory reads Date.now() and Redis reads the
+ *   Redis server's TIME inside the script, so gateways with skewed clocks agree.
+ * - A user with no limit at all is admitted without touching the backend.
  * - Errors talking to the backend (Redis down) are thrown as LimiterUnavailable; the caller
  *   applies the configured on_error policy. Drivers never answer "allowed" on failure.
  */
@@ -24,12 +32,22 @@ export type LimitKind = WindowName | "concurrency";
 
 export const WINDOW_MS = { hour: 3_600_000, day: 86_400_000 } as const;
 
+/**
+ * How long an unfinished slot holds a place. Long enough for a slow model load plus a long
+ * stream; short enough that a crashed gateway does not lock a user with concurrency 1 for long.
+ */
+export const SLOT_TTL_MS = 10 * 60_000;
+
 export interface WindowState {
   name: WindowName;
   limit: number;
+  /**
+   * Whole units used, rounded so that `remaining >= 1` exactly when the next request passes this
+   * window (ceil of the weighted count for requests, floor for tokens).
+   */
   used: number;
   remaining: number;
-  /** Milliseconds until `remaining` would grow by at least one (0 when not exhausted). */
+  /** Milliseconds until `remaining` would grow by at least one (0 when nothing is used). */
   resetMs: number;
 }
 

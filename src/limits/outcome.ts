@@ -1,0 +1,49 @@
+/** Turning raw counts into the state and answers of the Limiter contract, shared by every driver. */
+
+import type { Limits } from "../store/store.ts";
+import type { Admission, LimitState } from "./limiter.ts";
+import { type Buckets, windowState } from "./sliding.ts";
+import { CHECK_ORDER, CONCURRENCY, KINDS, WINDOWS } from "./windows.ts";
+
+/** The state of a user without any limit. */
+export function noLimitsState(): LimitState {
+  return { windows: [], concurrency: null };
+}
+
+/** `buckets` and the result follow WINDOWS order; windows without a limit are left out. */
+export function stateFrom(limits: Limits, now: number, buckets: readonly Buckets[], inFlight: number): LimitState {
+  const windows = [];
+  for (let i = 0; i < WINDOWS.length; i++) {
+    const spec = WINDOWS[i]!;
+    const limit = spec.limit(limits);
+    if (limit !== null) windows.push(windowState(spec, limit, buckets[i]!, now));
+  }
+  return {
+    windows,
+    concurrency: limits.concurrency === null ? null : { limit: limits.concurrency, inFlight },
+  };
+}
+
+/** The KINDS code of the first limit that refuses, in check order, or null when all pass. */
+export function firstFailure(state: LimitState): number | null {
+  const c = state.concurrency;
+  if (c && c.inFlight >= c.limit) return CONCURRENCY;
+  for (const i of CHECK_ORDER) {
+    const w = state.windows.find((s) => s.name === WINDOWS[i]!.name);
+    if (w && w.remaining === 0) return i;
+  }
+  return null;
+}
+
+/**
+ * A refusal naming the first failing limit. retryAfter covers every failing window, since the
+ * request passes only when all do; a full concurrency pool gives no date, so it asks for 1 second.
+ */
+export function refusal(code: number, state: LimitState): Admission {
+  const kind = KINDS[code]!;
+  let waitMs = 1000;
+  for (const w of state.windows) if (w.remaining === 0) waitMs = Math.max(waitMs, w.resetMs);
+  const limit =
+    kind === "concurrency" ? state.concurrency!.limit : state.windows.find((w) => w.name === kind)!.limit;
+  return { ok: false, kind, limit, retryAfter: Math.ceil(waitMs / 1000), state };
+}

@@ -1,0 +1,142 @@
+/**
+ * The Lua scripts of the Redis limiter, one per operation, so each is one atomic round trip.
+ *
+ * Every script takes the same five KEYS, all in one user's hash tag (so they live in one Redis
+ * Cluster slot): the four window hashes in WINDOWS order, each {i: bucket index, p: previous
+ * bucket, c: current bucket}, then the slots sorted set (slot id scored by its expiry time).
+ * ARGV[1] is the caller's time in ms, or "" to use the Redis server's TIME (Redis >= 5 replicates
+ * script effects, so reading TIME before writing is allowed).
+ * The arithmetic repeats sliding.ts (rollTo, usedAt, the rounding of passes) operation by operation.
+ */
+
+import { CHECK_ORDER, WINDOWS, type WindowSpec } from "./windows.ts";
+
+/** 1-based Lua indexes of the windows that match. */
+function luaIndexes(match: (w: WindowSpec) => boolean): string {
+  return WINDOWS.flatMap((w, i) => (match(w) ? [i + 1] : [])).join(", ");
+}
+
+const PRELUDE = `
+local SIZE = {${WINDOWS.map((w) => w.ms).join(", ")}}
+
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Window w's buckets rolled forward to now: index, previous, current.
+local function read(w, now)
+  local idx = math.floor(now / SIZE[w])
+  local v = redis.call('HMGET', KEYS[w], 'i', 'p', 'c')
+  local i = tonumber(v[1])
+  if i == nil or i < idx - 1 then return idx, 0, 0 end
+  if i == idx - 1 then return idx, tonumber(v[3]), 0 end
+  return i, tonumber(v[2]), tonumber(v[3])
+end
+
+local function write(w, i, p, c)
+  redis.call('HSET', KEYS[w], 'i', i, 'p', p, 'c', c)
+  redis.call('PEXPIRE', KEYS[w], 2 * SIZE[w])
+end
+`;
+
+/**
+ * ARGV: now, slot ttl ms, slot id, the four window limits, the concurrency limit (-1: none).
+ * Reply: {failed (0, or the refusing KINDS index + 1), now, in flight, then i, p, c per window}.
+ */
+export const ADMIT = `${PRELUDE}
+local TOKENS = {${WINDOWS.map((w) => String(w.tokens)).join(", ")}}
+local CHECK = {${CHECK_ORDER.map((i) => i + 1).join(", ")}}
+local REQUESTS = {${luaIndexes((w) => !w.tokens)}}
+local function passes(w, i, p, c, now, limit)
+  local at = math.max(now, i * SIZE[w])
+  local idx = math.floor(at / SIZE[w])
+  local used = p * (1 - (at - idx * SIZE[w]) / SIZE[w]) + c
+  if TOKENS[w] then return math.floor(used) < limit end
+  return math.ceil(used) < limit
+end
+
+local now = clock(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local limit = {}
+for w = 1, 5 do limit[w] = tonumber(ARGV[3 + w]) end
+
+local b = {}
+for w = 1, 4 do
+  if limit[w] >= 0 then b[w] = {read(w, now)} else b[w] = {0, 0, 0} end
+end
+
+local failed = 0
+local inflight = 0
+if limit[5] >= 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+  inflight = redis.call('ZCARD', KEYS[5])
+  if inflight >= limit[5] then failed = 5 end
+end
+if failed == 0 then
+  for _, w in ipairs(CHECK) do
+    if limit[w] >= 0 and not passes(w, b[w][1], b[w][2], b[w][3], now, limit[w]) then
+      failed = w
+      break
+    end
+  end
+end
+
+if failed == 0 then
+  for _, w in ipairs(REQUESTS) do
+    if limit[w] >= 0 then
+      b[w][3] = b[w][3] + 1
+      write(w, b[w][1], b[w][2], b[w][3])
+    end
+  end
+  if limit[5] >= 0 then
+    redis.call('ZADD', KEYS[5], now + ttl, ARGV[3])
+    redis.call('PEXPIRE', KEYS[5], ttl)
+    inflight = inflight + 1
+  end
+end
+
+local reply = {failed, now, inflight}
+for w = 1, 4 do
+  for k = 1, 3 do reply[#reply + 1] = b[w][k] end
+end
+return reply
+`;
+
+/** ARGV: now, slot id ("" when none was taken), tokens, then "1"/"0" per token window in WINDOWS order (limited or not). */
+export const FINISH = `${PRELUDE}
+local TOKEN_WINDOWS = {${luaIndexes((w) => w.tokens)}}
+if ARGV[2] ~= '' then redis.call('ZREM', KEYS[5], ARGV[2]) end
+local tokens = tonumber(ARGV[3])
+if tokens > 0 then
+  local now = clock(ARGV[1])
+  for n, w in ipairs(TOKEN_WINDOWS) do
+    if ARGV[3 + n] == '1' then
+      local i, p, c = read(w, now)
+      write(w, i, p, c + tokens)
+    end
+  end
+end
+return 0
+`;
+
+/**
+ * ARGV: now, the four window limits, the concurrency limit (-1: none). Writes nothing.
+ * Reply: {now, live slots, then i, p, c per window}.
+ */
+export const STATE = `${PRELUDE}
+local now = clock(ARGV[1])
+local reply = {now, 0}
+if tonumber(ARGV[6]) >= 0 then
+  reply[2] = redis.call('ZCOUNT', KEYS[5], string.format('(%d', now), '+inf')
+end
+for w = 1, 4 do
+  local i, p, c = 0, 0, 0
+  if tonumber(ARGV[1 + w]) >= 0 then i, p, c = read(w, now) end
+  reply[#reply + 1] = i
+  reply[#reply + 1] = p
+  reply[#reply + 1] = c
+end
+return reply
+`;

@@ -1,0 +1,128 @@
+/**
+ * RedisLimiter: the Limiter shared by every gateway pointed at one Redis. Each operation is one
+ * Lua script (EVALSHA, with ioredis falling back to EVAL once after a Redis restart), so admit is
+ * one round trip and no read-then-write race exists between gateways.
+ */
+
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import type { Limits } from "../store/store.ts";
+import { type Admission, type LimitState, type Limiter, LimiterUnavailable, SLOT_TTL_MS } from "./limiter.ts";
+import { noLimitsState, refusal, stateFrom } from "./outcome.ts";
+import { ADMIT, FINISH, STATE } from "./redis-scripts.ts";
+import type { Buckets } from "./sliding.ts";
+import { WINDOWS, noTokenLimits, unlimited } from "./windows.ts";
+
+export interface RedisLimiterOptions {
+  url: string;
+  /** Prepended to every key, inside the user's hash tag. */
+  prefix: string;
+  slotTtlMs?: number;
+  /** A command not answered within this many ms fails with LimiterUnavailable. */
+  timeoutMs?: number;
+}
+
+type Arg = string | number;
+interface Scripts {
+  limiterAdmit(...args: Arg[]): Promise<number[]>;
+  limiterFinish(...args: Arg[]): Promise<number>;
+  limiterState(...args: Arg[]): Promise<number[]>;
+}
+
+const KEY_COUNT = WINDOWS.length + 1;
+const KEY_SUFFIXES = [...WINDOWS.map((w) => w.name), "slots"];
+
+export class RedisLimiter implements Limiter {
+  readonly driver = "redis";
+  private readonly client: Redis;
+  private readonly scripts: Scripts;
+  private readonly prefix: string;
+  private readonly slotTtlMs: number;
+  /** Slot ids are unique across gateways: this process's id, then a counter. */
+  private readonly instance = randomUUID();
+  private nextSlot = 0;
+  private lastError: Error | null = null;
+
+  constructor(options: RedisLimiterOptions) {
+    const timeoutMs = options.timeoutMs ?? 500;
+    this.prefix = options.prefix;
+    this.slotTtlMs = options.slotTtlMs ?? SLOT_TTL_MS;
+    // Commands wait in the offline queue (so the first requests after start-up work) but never
+    // longer than the timeout; ioredis keeps reconnecting, so limiting resumes when Redis returns.
+    this.client = new Redis(options.url, {
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+    });
+    // Without a listener ioredis prints every reconnect failure; the caller reports unavailability.
+    this.client.on("error", (err: Error) => (this.lastError = err));
+    this.client.on("ready", () => (this.lastError = null));
+    this.client.defineCommand("limiterAdmit", { lua: ADMIT, numberOfKeys: KEY_COUNT });
+    this.client.defineCommand("limiterFinish", { lua: FINISH, numberOfKeys: KEY_COUNT });
+    this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
+    this.scripts = this.client as unknown as Scripts;
+  }
+
+  async admit(userId: string, limits: Limits, now?: number): Promise<Admission> {
+    if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
+    const slot = limits.concurrency === null ? "" : `${this.instance}:${++this.nextSlot}`;
+    const r = await this.call(() =>
+      this.scripts.limiterAdmit(...this.keys(userId), now ?? "", this.slotTtlMs, slot, ...limitArgs(limits)),
+    );
+    const [failed, at, inFlight] = r as [number, number, number];
+    const state = stateFrom(limits, at, bucketsFrom(r, 3), inFlight);
+    return failed === 0 ? { ok: true, slot, state } : refusal(failed - 1, state);
+  }
+
+  async finish(userId: string, slot: string, tokens: number, limits: Limits, now?: number): Promise<void> {
+    const charge = tokens > 0 && !noTokenLimits(limits);
+    if (slot === "" && !charge) return;
+    const flags = WINDOWS.filter((w) => w.tokens).map((w) => (w.limit(limits) === null ? "0" : "1"));
+    await this.call(() =>
+      this.scripts.limiterFinish(...this.keys(userId), now ?? "", slot, charge ? tokens : 0, ...flags),
+    );
+  }
+
+  async state(userId: string, limits: Limits, now?: number): Promise<LimitState> {
+    if (unlimited(limits)) return noLimitsState();
+    const r = await this.call(() => this.scripts.limiterState(...this.keys(userId), now ?? "", ...limitArgs(limits)));
+    const [at, inFlight] = r as [number, number];
+    return stateFrom(limits, at, bucketsFrom(r, 2), inFlight);
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** One user's keys share the hash tag {prefix + user:id}, so every script runs on one Cluster slot. */
+  private keys(userId: string): string[] {
+    const tag = `{${this.prefix}user:${userId}}:`;
+    return KEY_SUFFIXES.map((s) => tag + s);
+  }
+
+  private async call<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      const reason = this.lastError?.message ?? (err as Error).message;
+      throw new LimiterUnavailable(`redis limiter unavailable: ${reason}`, { cause: err });
+    }
+  }
+}
+
+/** The four window limits then concurrency, -1 for none, as the scripts take them. */
+function limitArgs(limits: Limits): number[] {
+  return [...WINDOWS.map((w) => w.limit(limits) ?? -1), limits.concurrency ?? -1];
+}
+
+/** The (i, p, c) triples of a script reply from `offset`, in WINDOWS order. */
+function bucketsFrom(reply: number[], offset: number): Buckets[] {
+  return WINDOWS.map((_, w) => {
+    const at = offset + 3 * w;
+    return { index: reply[at]!, prev: reply[at + 1]!, cur: reply[at + 2]! };
+  });
+}
