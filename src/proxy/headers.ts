@@ -1,0 +1,49 @@
+/** Header rules for a transparent proxy: drop hop-by-hop headers both ways and the client's credentials upstream. */
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+/** Never forwarded upstream: the gateway's credentials, and what fetch sets itself (Host, length, encoding). */
+const NOT_UPSTREAM = new Set([...HOP_BY_HOP, "host", "content-length", "authorization", "x-api-key", "accept-encoding"]);
+const NOT_DOWNSTREAM = new Set([...HOP_BY_HOP, "content-encoding"]);
+
+function connectionListed(headers: Headers): string[] {
+  const value = headers.get("connection");
+  return value ? value.split(",").map((s) => s.trim().toLowerCase()) : [];
+}
+
+/**
+ * The headers to send upstream. Host is left to fetch, which sets the upstream's own (Ollama
+ * bound to loopback answers 403 to a foreign Host). accept-encoding is dropped so the upstream
+ * answers in identity encoding and the meter can read the body.
+ */
+export function upstreamHeaders(incoming: Headers): Headers {
+  const out = new Headers();
+  const listed = connectionListed(incoming);
+  incoming.forEach((value, name) => {
+    if (!NOT_UPSTREAM.has(name) && !listed.includes(name)) out.set(name, value);
+  });
+  return out;
+}
+
+/** The upstream's response headers as the client gets them, plus the gateway's own. */
+export function downstreamHeaders(upstream: Headers, own: Record<string, string>, bodyRewritten: boolean): Headers {
+  const out = new Headers();
+  const listed = connectionListed(upstream);
+  upstream.forEach((value, name) => {
+    if (NOT_DOWNSTREAM.has(name) || listed.includes(name)) return;
+    if (bodyRewritten && name === "content-length") return;
+    out.append(name, value);
+  });
+  for (const name in own) out.set(name, own[name]!);
+  return out;
+}

@@ -1,0 +1,56 @@
+import type { KeyVerifier, VerifyFailure } from "../keys/verifier.ts";
+import type { Principal } from "../store/store.ts";
+import { type ErrorCode, GatewayError } from "./errors.ts";
+import type { RejectionReason } from "./metrics.ts";
+
+/**
+ * The presented key: `Authorization: Bearer KEY`, `X-API-Key: KEY`, or HTTP Basic with the key as
+ * password (for tools that only take a URL). null when the request carries none.
+ */
+export function presentedKey(headers: Headers): string | null {
+  const apiKey = headers.get("x-api-key");
+  if (apiKey) return apiKey.trim();
+  const auth = headers.get("authorization");
+  if (!auth) return null;
+  const space = auth.indexOf(" ");
+  const scheme = auth.slice(0, space).toLowerCase();
+  const value = auth.slice(space + 1).trim();
+  if (scheme === "bearer") return value;
+  if (scheme === "basic") {
+    const decoded = Buffer.from(value, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    return colon >= 0 ? decoded.slice(colon + 1) : decoded;
+  }
+  return "";
+}
+
+const FAILURES: Record<VerifyFailure, { code: ErrorCode; reason: RejectionReason; message: string }> = {
+  malformed: { code: "auth_malformed", reason: "auth_invalid", message: "malformed API key: expected plm_<id>_<secret>" },
+  unknown: { code: "auth_unknown", reason: "auth_invalid", message: "invalid API key" },
+  revoked: { code: "auth_revoked", reason: "auth_revoked", message: "API key revoked" },
+  expired: { code: "auth_expired", reason: "auth_expired", message: "API key expired" },
+  disabled: { code: "auth_disabled", reason: "auth_disabled", message: "user disabled" },
+  throttled: { code: "auth_throttled", reason: "auth_throttled", message: "too many failed authentication attempts; try again in a minute" },
+};
+
+export class AuthError extends GatewayError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly reason: RejectionReason,
+  ) {
+    super(code, message, code === "auth_throttled" ? { "retry-after": "60" } : { "www-authenticate": 'Bearer realm="parallama"' });
+  }
+}
+
+/** Resolves the request's principal or throws AuthError saying which check failed (never echoing the key). */
+export async function authenticate(verifier: KeyVerifier, headers: Headers, clientAddress: string): Promise<Principal> {
+  const key = presentedKey(headers);
+  if (key == null) {
+    throw new AuthError("auth_missing", "missing API key: send Authorization: Bearer <key>, X-API-Key, or HTTP Basic with the key as password", "auth_missing");
+  }
+  const result = await verifier.verify(key, clientAddress);
+  if (result.ok) return result.principal;
+  const failure = FAILURES[result.reason];
+  throw new AuthError(failure.code, failure.message, failure.reason);
+}

@@ -1,0 +1,72 @@
+/**
+ * The "record" step: one usage row, the metrics and one log line per finished request.
+ * Everything here is synchronous and in memory; the usage recorder writes rows off the path.
+ */
+import type { Principal, UsageRecord } from "../store/store.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface Completion {
+  principal: Principal | null;
+  endpoint: string;
+  model: string | null;
+  method: string;
+  path: string;
+  requestId: string;
+  durationMs: number;
+  status: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** How the exchange ended: refused by the gateway, or how the upstream body ended. */
+  end: "refused" | "complete" | "client_abort" | "upstream_error";
+}
+
+export interface UsageSink {
+  record(row: UsageRecord): void;
+}
+
+export class RequestLog {
+  constructor(
+    private readonly usage: UsageSink,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  complete(c: Completion): void {
+    const user = c.principal?.user;
+    const model = c.model ?? "";
+    this.metrics.requests.inc({ endpoint: c.endpoint, model, status: String(c.status) });
+    this.metrics.duration.observe({ endpoint: c.endpoint }, c.durationMs / 1000);
+    if (user) {
+      this.metrics.countTokens(model, user.name, c.promptTokens, c.completionTokens);
+      this.usage.record({
+        id: crypto.randomUUID(),
+        at: new Date(),
+        userId: user.id,
+        userName: user.name,
+        keyId: c.principal!.key.keyId,
+        method: c.method,
+        endpoint: c.endpoint,
+        model: c.model,
+        promptTokens: c.promptTokens,
+        completionTokens: c.completionTokens,
+        durationMs: c.durationMs,
+        status: c.status,
+      });
+    }
+    if (this.logger.isLevelEnabled("info")) {
+      this.logger.info({
+        id: c.requestId,
+        user: user?.name ?? null,
+        method: c.method,
+        path: c.path,
+        model: c.model,
+        status: c.status,
+        prompt_tokens: c.promptTokens,
+        completion_tokens: c.completionTokens,
+        duration_ms: Math.round(c.durationMs * 100) / 100,
+        end: c.end,
+      });
+    }
+  }
+}
