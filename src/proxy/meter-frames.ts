@@ -1,0 +1,125 @@
+// Splits a byte stream into frames (NDJSON lines or SSE events) across
+// chunk boundaries, keeping only the unfinished tail between chunks.
+import { LF, concatBytes } from "./meter-bytes.ts";
+
+/** Bytes buf[from, to) to remove from a frame before the client sees it. */
+export interface Cut {
+  from: number;
+  to: number;
+}
+
+/**
+ * Reads one complete frame: buf[start, end) including its delimiter (the last
+ * frame of a stream may lack it). Returns a cut when an editing splitter must
+ * remove bytes, or null to forward the frame unchanged.
+ */
+export type FrameHandler = (buf: Uint8Array, start: number, end: number) => Cut | null;
+
+export type Framing = "line" | "event";
+
+interface Segment {
+  buf: Uint8Array;
+  from: number;
+  to: number;
+}
+
+/**
+ * Without editing, every chunk is forwarded as the same Uint8Array and only a
+ * copy of an unfinished frame is kept for scanning. With editing, unfinished
+ * frames are held back (a partial frame might be one to remove) and a chunk is
+ * still forwarded as is whenever it holds only whole frames that need no cut.
+ */
+export class FrameSplitter {
+  private held: Uint8Array[] = [];
+  private heldLength = 0;
+
+  constructor(
+    private readonly framing: Framing,
+    private readonly onFrame: FrameHandler,
+    private readonly editing: boolean,
+  ) {}
+
+  /** Scans a chunk; returns the bytes to forward now (null: nothing). */
+  push(chunk: Uint8Array): Uint8Array | null {
+    if (chunk.length === 0) return this.editing ? null : chunk;
+    const out: Segment[] = [];
+    let pos = 0;
+    let cut = false;
+    const held = this.heldLength > 0;
+    if (held) {
+      const end = this.frameEnd(chunk, 0);
+      if (end === -1) {
+        this.hold(chunk, 0);
+        return this.editing ? null : chunk;
+      }
+      const frame = concatBytes([...this.held, chunk.subarray(0, end)], this.heldLength + end);
+      this.held = [];
+      this.heldLength = 0;
+      cut = this.emit(frame, 0, frame.length, out) || cut;
+      pos = end;
+    }
+    for (let end = this.frameEnd(chunk, pos); end !== -1; end = this.frameEnd(chunk, pos)) {
+      cut = this.emit(chunk, pos, end, out) || cut;
+      pos = end;
+    }
+    if (pos < chunk.length) this.hold(chunk, pos);
+    if (!this.editing) return chunk;
+    if (!held && !cut && pos === chunk.length) return chunk;
+    return joinSegments(out);
+  }
+
+  /** End of stream: hands over an unterminated last frame; returns what remains to forward. */
+  end(): Uint8Array | null {
+    if (this.heldLength === 0) return null;
+    const frame = concatBytes(this.held, this.heldLength);
+    this.held = [];
+    this.heldLength = 0;
+    const out: Segment[] = [];
+    this.emit(frame, 0, frame.length, out);
+    return this.editing ? joinSegments(out) : null;
+  }
+
+  private emit(buf: Uint8Array, start: number, end: number, out: Segment[]): boolean {
+    const cut = this.onFrame(buf, start, end);
+    if (!this.editing) return false;
+    if (!cut) {
+      out.push({ buf, from: start, to: end });
+      return false;
+    }
+    if (cut.from > start) out.push({ buf, from: start, to: cut.from });
+    if (cut.to < end) out.push({ buf, from: cut.to, to: end });
+    return true;
+  }
+
+  private hold(chunk: Uint8Array, from: number): void {
+    // A forwarded chunk belongs to the client side now: keep a copy of its tail.
+    const tail = this.editing ? chunk.subarray(from) : chunk.slice(from);
+    this.held.push(tail);
+    this.heldLength += tail.length;
+  }
+
+  /** Index just past the first frame delimiter at or after from, or -1. */
+  private frameEnd(chunk: Uint8Array, from: number): number {
+    for (let nl = chunk.indexOf(LF, from); nl !== -1; nl = chunk.indexOf(LF, nl + 1)) {
+      if (this.framing === "line" || this.blankLineEndsAt(chunk, nl)) return nl + 1;
+    }
+    return -1;
+  }
+
+  // An SSE event ends with an empty line: "\n\n", possibly split across chunks.
+  private blankLineEndsAt(chunk: Uint8Array, nl: number): boolean {
+    if (nl > 0) return chunk[nl - 1] === LF;
+    const last = this.held[this.held.length - 1];
+    return last !== undefined && last[last.length - 1] === LF;
+  }
+}
+
+function joinSegments(out: Segment[]): Uint8Array | null {
+  let length = 0;
+  for (const s of out) length += s.to - s.from;
+  if (length === 0) return null;
+  return concatBytes(
+    out.map((s) => s.buf.subarray(s.from, s.to)),
+    length,
+  );
+}

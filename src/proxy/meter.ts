@@ -1,0 +1,99 @@
+// Token meters: read the counts from an upstream body while it is forwarded
+// (DESIGN.md, request path step 5). This file is the entry point of the
+// metering code: request-side preparation, kind selection and the meters.
+import { FrameSplitter, type FrameHandler, type Framing } from "./meter-frames.ts";
+import type { MeterKind } from "./meter-kind.ts";
+import { jsonBodyMeter } from "./meter-json.ts";
+import { nativeStreamReader } from "./meter-ndjson.ts";
+import { openAiStreamReader } from "./meter-openai-sse.ts";
+import { anthropicStreamReader, responsesStreamReader } from "./meter-event-sse.ts";
+
+export { meterKind, type MeterKind } from "./meter-kind.ts";
+export { prepareRequest, type PreparedRequest } from "./usage-options.ts";
+
+export interface MeterCounts {
+  promptTokens: number;
+  completionTokens: number;
+  /** The body reached its end marker: native done:true, [DONE], response.completed, message_stop, or a JSON body that parsed. */
+  complete: boolean;
+  /** Message of an error line, event or body; null when none. */
+  error: string | null;
+}
+
+/**
+ * Reads one response body. Feed every upstream chunk to push() and forward
+ * what it returns; call end() when the upstream body ends and forward what it
+ * returns. push() returns the very same Uint8Array whenever nothing is
+ * removed; null means nothing to forward yet.
+ */
+export interface Meter {
+  push(chunk: Uint8Array): Uint8Array | null;
+  end(): Uint8Array | null;
+  /** Counts seen so far: final after end(), what was seen after an abort. */
+  counts(): MeterCounts;
+}
+
+export interface MeterOptions {
+  /** Remove what Ollama adds for stream_options.include_usage (prepareRequest's stripUsage). */
+  stripUsage: boolean;
+}
+
+/** Reads the frames of one stream kind and keeps its counts. */
+export interface StreamReader {
+  onFrame: FrameHandler;
+  counts(): MeterCounts;
+}
+
+export function createMeter(kind: MeterKind, options: MeterOptions): Meter {
+  switch (kind) {
+    case "native-stream":
+      return streamMeter("line", nativeStreamReader(), false);
+    case "openai-chat-stream":
+      return streamMeter("event", openAiStreamReader("chat", options.stripUsage), options.stripUsage);
+    case "openai-completions-stream":
+      return streamMeter("event", openAiStreamReader("completions", options.stripUsage), options.stripUsage);
+    case "responses-stream":
+      return streamMeter("event", responsesStreamReader(), false);
+    case "anthropic-stream":
+      return streamMeter("event", anthropicStreamReader(), false);
+    case "json":
+      return jsonBodyMeter();
+    case "none":
+      return passThrough();
+  }
+}
+
+/** The meter as a TransformStream, for bodies piped with pipeThrough. */
+export function meterTransform(meter: Meter): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      const out = meter.push(chunk);
+      if (out) controller.enqueue(out);
+    },
+    flush(controller) {
+      const out = meter.end();
+      if (out) controller.enqueue(out);
+    },
+  });
+}
+
+function streamMeter(framing: Framing, reader: StreamReader, editing: boolean): Meter {
+  const splitter = new FrameSplitter(framing, reader.onFrame, editing);
+  return {
+    push: (chunk) => splitter.push(chunk),
+    end: () => splitter.end(),
+    counts: reader.counts,
+  };
+}
+
+function passThrough(): Meter {
+  let complete = false;
+  return {
+    push: (chunk) => chunk,
+    end: () => {
+      complete = true;
+      return null;
+    },
+    counts: () => ({ promptTokens: 0, completionTokens: 0, complete, error: null }),
+  };
+}
