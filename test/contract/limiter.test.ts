@@ -1,6 +1,7 @@
+import { type AddressInfo, type Socket, connect, createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { LimiterUnavailable } from "../../src/limits/limiter.ts";
+import { LimiterUnavailable, SLOT_TTL_MS, WINDOW_MS } from "../../src/limits/limiter.ts";
 import { MemoryLimiter } from "../../src/limits/memory.ts";
 import { RedisLimiter } from "../../src/limits/redis.ts";
 import { NO_LIMITS } from "../../src/store/store.ts";
@@ -30,4 +31,140 @@ async function dropKeys(prefix: string): Promise<void> {
   const keys = await redis.keys(`{${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
+}
+
+describe("RedisLimiter shared by several gateways", () => {
+  const limits = { ...NO_LIMITS, requestsHourly: 50, concurrency: 1000 };
+
+  it("admits exactly the limit across two connections", async () => {
+    const prefix = redisPrefix();
+    const a = new RedisLimiter({ url: REDIS_URL, prefix });
+    const b = new RedisLimiter({ url: REDIS_URL, prefix });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).admit("u1", limits)),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(50);
+      expect((await a.state("u1", limits)).concurrency).toEqual({ limit: 1000, inFlight: 50 });
+      // A slot taken through one gateway is released through the other.
+      const one = results.find((r) => r.ok)!;
+      if (!one.ok) throw new Error("unreachable");
+      await b.finish("u1", one.slot, 0, limits);
+      expect((await a.state("u1", limits)).concurrency).toEqual({ limit: 1000, inFlight: 49 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await dropKeys(prefix);
+    }
+  });
+
+  it("keeps one user's keys in one hash tag, each with an expiry", async () => {
+    const prefix = redisPrefix();
+    const limiter = new RedisLimiter({ url: REDIS_URL, prefix });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const all = { requestsHourly: 5, requestsDaily: 5, tokensHourly: 5, tokensDaily: 5, concurrency: 5 };
+      const a = await limiter.admit("u1", all);
+      if (!a.ok) throw new Error("refused");
+      await limiter.finish("u1", "", 3, all);
+      const keys = (await redis.keys(`{${prefix}*`)).sort();
+      const tag = `{${prefix}user:u1}:`;
+      expect(keys).toEqual(["requests_daily", "requests_hourly", "slots", "tokens_daily", "tokens_hourly"].map((k) => tag + k));
+      const ttl = async (k: string) => redis.pttl(tag + k);
+      expect(await ttl("requests_hourly")).toBeGreaterThan(2 * WINDOW_MS.hour - 60_000);
+      expect(await ttl("tokens_daily")).toBeLessThanOrEqual(2 * WINDOW_MS.day);
+      expect(await ttl("tokens_daily")).toBeGreaterThan(2 * WINDOW_MS.day - 60_000);
+      expect(await ttl("slots")).toBeLessThanOrEqual(SLOT_TTL_MS);
+      expect(await ttl("slots")).toBeGreaterThan(0);
+    } finally {
+      await limiter.close();
+      await redis.quit();
+      await dropKeys(prefix);
+    }
+  });
+});
+
+describe("RedisLimiter when Redis is unreachable", () => {
+  const limits = { ...NO_LIMITS, requestsHourly: 10, tokensHourly: 10, concurrency: 2 };
+
+  it("throws LimiterUnavailable within a second from every operation", async () => {
+    const limiter = new RedisLimiter({ url: "redis://127.0.0.1:1", prefix: redisPrefix() });
+    try {
+      for (const op of [
+        () => limiter.admit("u1", limits),
+        () => limiter.finish("u1", "slot", 5, limits),
+        () => limiter.state("u1", limits),
+        () => limiter.ping(),
+      ]) {
+        const started = performance.now();
+        await expect(op()).rejects.toBeInstanceOf(LimiterUnavailable);
+        expect(performance.now() - started).toBeLessThan(1000);
+      }
+      // Users without limits never reach Redis, so they keep working.
+      expect((await limiter.admit("u2", NO_LIMITS)).ok).toBe(true);
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  it("resumes by itself when Redis comes back", async () => {
+    const proxy = await tcpProxy(6379);
+    const prefix = redisPrefix();
+    const limiter = new RedisLimiter({ url: `redis://127.0.0.1:${proxy.port}`, prefix });
+    try {
+      expect((await limiter.admit("u1", limits)).ok).toBe(true);
+      await proxy.stop();
+      await expect(limiter.admit("u1", limits)).rejects.toBeInstanceOf(LimiterUnavailable);
+      await proxy.start();
+      const state = await eventually(() => limiter.state("u1", limits), 5000);
+      expect(state.windows[0]).toMatchObject({ name: "requests_hourly", used: 1 });
+      expect((await limiter.admit("u1", limits)).ok).toBe(true);
+    } finally {
+      await limiter.close();
+      await proxy.stop();
+      await dropKeys(prefix);
+    }
+  });
+});
+
+/** Retries `op` until it resolves or `ms` have passed. */
+async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** A TCP forwarder to a local port that can be stopped (dropping every connection) and started again on the same port. */
+async function tcpProxy(target: number): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  let port = 0;
+  const start = () =>
+    new Promise<void>((resolve) =>
+      server.listen(port, "127.0.0.1", () => {
+        port = (server.address() as AddressInfo).port;
+        resolve();
+      }),
+    );
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
+  await start();
+  return { port, stop, start };
 }
