@@ -3,11 +3,15 @@
  * gets fresh ones; in fast mode they are frozen per key so chunk bytes can be encoded once and reused.
  */
 import type { RequestContext } from "./context.ts";
-import { goTimestamp, randomDigits } from "./http.ts";
+import { goTimestamp, randomDigits, randomHex } from "./http.ts";
 
 export interface Identity {
   /** Random number for ids such as chatcmpl-NNN. */
   id: number;
+  /** A second one, for ids such as resp_NNNNNN and msg_NNNNNN. */
+  longId: number;
+  /** Random hex, for Anthropic's msg_ ids. */
+  hexId: string;
   /** Unix seconds, for OpenAI's `created`. */
   unix: number;
   /** Go-style RFC 3339 timestamp, for Ollama's `created_at`. */
@@ -35,5 +39,11 @@ export function chunkTimestamp(identity: Identity): string {
 
 function fresh(): Identity {
   const now = Date.now();
-  return { id: randomDigits(999), unix: Math.floor(now / 1000), timestamp: goTimestamp(now) };
+  return {
+    id: randomDigits(999),
+    longId: randomDigits(999999),
+    hexId: randomHex(12),
+    unix: Math.floor(now / 1000),
+    timestamp: goTimestamp(now),
+  };
 }

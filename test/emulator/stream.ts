@@ -9,6 +9,8 @@ import { MIDSTREAM_ERROR } from "./models.ts";
 /** How one endpoint frames a streamed generation. */
 export interface StreamFormat {
   contentType: string;
+  /** Further response headers (the Responses and Anthropic middlewares add Cache-Control). */
+  headers?: Record<string, string>;
   /** The frame(s) for content token `index`; the first token's also carries any opening events. */
   token(text: string, index: number): string;
   /** The frame(s) after the last token, carrying the counts. */
@@ -52,7 +54,7 @@ export async function streamGeneration(ctx: RequestContext, gen: Generation, for
       ctx.recorder.abort(ctx.entry);
     },
   });
-  return new Response(body, { headers: { "content-type": format.contentType } });
+  return new Response(body, { headers: { ...format.headers, "content-type": format.contentType } });
 }
 
 /**
