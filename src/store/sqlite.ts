@@ -1,0 +1,363 @@
+/**
+ * The SQLite driver (bun:sqlite): one connection, WAL, times as unix milliseconds.
+ * bun:sqlite is synchronous, so each method runs whole before any other code on this process;
+ * BEGIN IMMEDIATE and busy_timeout order writers across processes.
+ */
+import { Database, SQLiteError, type SQLQueryBindings } from "bun:sqlite";
+import { assertRestorable } from "./backup.ts";
+import { assertModelList, duplicate, missing, notFound, reason, type ConstraintMessages } from "./errors.ts";
+import { SQLITE_MIGRATIONS } from "./migrations.ts";
+import { finishReport, reportSql, rollupsOf, type ReportDialect } from "./report.ts";
+import {
+  NO_LIMITS,
+  StoreError,
+  type ApiKey,
+  type Dump,
+  type Limits,
+  type Principal,
+  type ReportQuery,
+  type ReportRow,
+  type Role,
+  type Store,
+  type UsageRecord,
+  type User,
+} from "./store.ts";
+import * as rows from "./sqlite-rows.ts";
+
+const BUSY_TIMEOUT_MS = 5_000;
+
+const dialect: ReportDialect = {
+  placeholder: (n) => `?${n}`,
+  time: (at) => at.getTime(),
+  day: (column) => `strftime('%Y-%m-%d', ${column} / 1000, 'unixepoch')`,
+  hour: (column) => `strftime('%Y-%m-%dT%H:00:00.000Z', ${column} / 1000, 'unixepoch')`,
+};
+
+/** Opens (creating when absent) the database file; the parent directory must exist. */
+export function openSqliteStore(path: string): Store {
+  let db: Database;
+  try {
+    db = new Database(path, { create: true, readwrite: true });
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = NORMAL");
+    db.run("PRAGMA foreign_keys = ON");
+  } catch (error) {
+    throw new StoreError("unavailable", `cannot open SQLite database ${path}: ${reason(error)}`);
+  }
+  return new SqliteStore(db, path);
+}
+
+class SqliteStore implements Store {
+  readonly driver = "sqlite";
+
+  constructor(
+    private readonly db: Database,
+    private readonly path: string,
+  ) {}
+
+  async migrate(): Promise<string[]> {
+    const applied: string[] = [];
+    for (const migration of SQLITE_MIGRATIONS) {
+      const ranNow = this.write(() => {
+        this.db.run("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)");
+        if (this.db.query("SELECT 1 FROM schema_migrations WHERE name = ?").get(migration.name)) return false;
+        this.db.run(migration.sql);
+        this.db.query("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)").run(migration.name, Date.now());
+        return true;
+      });
+      if (ranNow) applied.push(migration.name);
+    }
+    return applied;
+  }
+
+  async ping(): Promise<void> {
+    this.read(() => this.db.query("SELECT 1").get());
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async revision(): Promise<number> {
+    return this.read(() => (this.db.query("SELECT value FROM revision WHERE id = 1").get() as { value: number }).value);
+  }
+
+  async createUser(input: { name: string; role: Role }): Promise<User> {
+    const user: User = { id: crypto.randomUUID(), name: input.name, role: input.role, disabled: false, createdAt: new Date() };
+    this.write(() => {
+      this.db
+        .query("INSERT INTO users (id, username, role, disabled, created_at) VALUES (?, ?, ?, 0, ?)")
+        .run(user.id, user.name, user.role, user.createdAt.getTime());
+      this.bump();
+    }, { duplicate: `user "${input.name}" already exists` });
+    return user;
+  }
+
+  async findUser(name: string): Promise<User | null> {
+    const row = this.read(() => this.db.query("SELECT * FROM users WHERE username = ?").get(name) as rows.UserRow | null);
+    return row && rows.toUser(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    return this.read(() => (this.db.query("SELECT * FROM users ORDER BY username").all() as rows.UserRow[]).map(rows.toUser));
+  }
+
+  async setUserDisabled(userId: string, disabled: boolean): Promise<void> {
+    this.write(() => this.changeOne("UPDATE users SET disabled = ? WHERE id = ?", [disabled ? 1 : 0, userId], "user"));
+  }
+
+  async deleteUser(userId: string): Promise<void> {
+    this.write(() => this.changeOne("DELETE FROM users WHERE id = ?", [userId], "user"));
+  }
+
+  async countAdmins(): Promise<number> {
+    return this.read(() => (this.db.query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'").get() as { n: number }).n);
+  }
+
+  async createKey(input: { userId: string; keyId: string; hash: string; name: string | null; expiresAt: Date | null }): Promise<ApiKey> {
+    const key: ApiKey = { id: crypto.randomUUID(), ...input, createdAt: new Date(), revokedAt: null, lastUsedAt: null };
+    this.write(() => {
+      this.insertKey(key);
+      this.bump();
+    }, { duplicate: `key id "${input.keyId}" already exists`, missing: "user not found" });
+    return key;
+  }
+
+  async findKey(keyId: string): Promise<ApiKey | null> {
+    const row = this.read(() => this.db.query("SELECT * FROM api_keys WHERE key_id = ?").get(keyId) as rows.KeyRow | null);
+    return row && rows.toKey(row);
+  }
+
+  async listKeys(userId?: string): Promise<ApiKey[]> {
+    const order = "ORDER BY created_at DESC, key_id";
+    const found = this.read(() =>
+      userId === undefined
+        ? this.db.query(`SELECT * FROM api_keys ${order}`).all()
+        : this.db.query(`SELECT * FROM api_keys WHERE user_id = ? ${order}`).all(userId),
+    ) as rows.KeyRow[];
+    return found.map(rows.toKey);
+  }
+
+  async revokeKey(keyId: string, at: Date): Promise<void> {
+    // The earliest revocation wins: revoking again never extends a key's life.
+    const sql = "UPDATE api_keys SET revoked_at = MIN(COALESCE(revoked_at, ?1), ?1) WHERE key_id = ?2";
+    this.write(() => this.changeOne(sql, [at.getTime(), keyId], "key"));
+  }
+
+  async setKeyExpiry(keyId: string, expiresAt: Date | null): Promise<void> {
+    this.write(() => this.changeOne("UPDATE api_keys SET expires_at = ? WHERE key_id = ?", [expiresAt?.getTime() ?? null, keyId], "key"));
+  }
+
+  async touchKeys(lastUsed: Map<string, Date>): Promise<void> {
+    const touch = this.db.query("UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ?");
+    this.write(() => {
+      for (const [keyId, at] of lastUsed) touch.run(at.getTime(), keyId);
+    });
+  }
+
+  async loadPrincipal(keyId: string): Promise<Principal | null> {
+    return this.read(() => {
+      const row = this.db
+        .query(
+          `SELECT k.*, u.username, u.role, u.disabled, u.created_at AS user_created_at,
+                  l.user_id AS limits_user_id, l.token_limit_hourly, l.token_limit_daily,
+                  l.request_limit_hourly, l.request_limit_daily, l.concurrency_limit
+           FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN rate_limits l ON l.user_id = k.user_id
+           WHERE k.key_id = ?`,
+        )
+        .get(keyId) as rows.PrincipalRow | null;
+      if (!row) return null;
+      const user = rows.toUser({ id: row.user_id, username: row.username, role: row.role, disabled: row.disabled, created_at: row.user_created_at });
+      return { user, key: rows.toKey(row), limits: row.limits_user_id ? rows.toLimits(row) : null, models: this.models(row.user_id) };
+    });
+  }
+
+  async getLimits(userId: string): Promise<Limits | null> {
+    const row = this.read(() => this.db.query("SELECT * FROM rate_limits WHERE user_id = ?").get(userId) as rows.LimitsRow | null);
+    return row && rows.toLimits(row);
+  }
+
+  async setLimits(userId: string, changes: Partial<Limits>): Promise<Limits> {
+    return this.write(() => {
+      this.requireUser(userId);
+      const current = this.db.query("SELECT * FROM rate_limits WHERE user_id = ?").get(userId) as rows.LimitsRow | null;
+      const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      const limits: Limits = { ...(current ? rows.toLimits(current) : NO_LIMITS), ...given };
+      this.upsertLimits(userId, limits);
+      this.bump();
+      return limits;
+    });
+  }
+
+  async clearLimits(userId: string): Promise<void> {
+    this.write(() => {
+      this.requireUser(userId);
+      this.db.query("DELETE FROM rate_limits WHERE user_id = ?").run(userId);
+      this.bump();
+    });
+  }
+
+  async getModels(userId: string): Promise<string[] | null> {
+    return this.read(() => this.models(userId));
+  }
+
+  async setModels(userId: string, models: string[] | null): Promise<void> {
+    assertModelList(models);
+    this.write(() => {
+      this.requireUser(userId);
+      this.db.query("DELETE FROM user_models WHERE user_id = ?").run(userId);
+      for (const model of new Set(models ?? [])) this.insertModel(userId, model);
+      this.bump();
+    });
+  }
+
+  async insertUsage(batch: UsageRecord[]): Promise<void> {
+    if (batch.length === 0) return;
+    this.write(() => {
+      for (const row of batch) this.insertUsageRow(row);
+      const add = this.db.query(
+        `INSERT INTO usage_hourly (hour, user_name, model, endpoint, requests, prompt_tokens, completion_tokens, errors)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (hour, user_name, model, endpoint) DO UPDATE SET
+           requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+           completion_tokens = completion_tokens + excluded.completion_tokens, errors = errors + excluded.errors`,
+      );
+      for (const r of rollupsOf(batch)) add.run(...rows.rollupParams(r));
+    }, { duplicate: "a usage row with this id is already recorded" });
+  }
+
+  async report(query: ReportQuery): Promise<ReportRow[]> {
+    const { text, params } = reportSql(query, dialect);
+    const found = this.read(() => this.db.query(text).all(...(params as SQLQueryBindings[])) as Record<string, unknown>[]);
+    return finishReport(found, query);
+  }
+
+  async pruneUsage(before: Date): Promise<number> {
+    return this.write(() => this.db.query("DELETE FROM usage_logs WHERE timestamp < ?").run(before.getTime()).changes);
+  }
+
+  async dump(): Promise<Dump> {
+    return this.read(() =>
+      this.db.transaction(() => ({
+        format: "parallama-backup" as const,
+        version: 1 as const,
+        createdAt: new Date().toISOString(),
+        users: (this.db.query("SELECT * FROM users ORDER BY username").all() as rows.UserRow[]).map(rows.toUser),
+        keys: (this.db.query("SELECT * FROM api_keys ORDER BY created_at, key_id").all() as rows.KeyRow[]).map(rows.toKey),
+        limits: (this.db.query("SELECT * FROM rate_limits ORDER BY user_id").all() as rows.LimitsRow[]).map((r) => ({ userId: r.user_id, ...rows.toLimits(r) })),
+        models: (this.db.query("SELECT user_id AS userId, model FROM user_models ORDER BY user_id, model").all() as Dump["models"]),
+        usage: (this.db.query("SELECT * FROM usage_logs ORDER BY timestamp, id").all() as rows.UsageRow[]).map(rows.toUsage),
+        rollups: (this.db.query("SELECT * FROM usage_hourly ORDER BY hour, user_name, model, endpoint").all() as rows.RollupRow[]).map(rows.toRollup),
+      })).deferred(),
+    );
+  }
+
+  async restore(dump: Dump, options: { force: boolean }): Promise<void> {
+    assertRestorable(dump);
+    this.write(() => {
+      const hasData = this.db.query(
+        "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM usage_logs) OR EXISTS (SELECT 1 FROM usage_hourly) AS has",
+      ).get() as { has: number };
+      if (hasData.has && !options.force) throw new StoreError("not_empty", `the SQLite database ${this.path} already has data; restore with force to replace it`);
+      for (const table of ["usage_hourly", "usage_logs", "user_models", "rate_limits", "api_keys", "users"]) this.db.run(`DELETE FROM ${table}`);
+      const user = this.db.query("INSERT INTO users (id, username, role, disabled, created_at) VALUES (?, ?, ?, ?, ?)");
+      for (const u of dump.users) user.run(u.id, u.name, u.role, u.disabled ? 1 : 0, u.createdAt.getTime());
+      for (const k of dump.keys) this.insertKey(k);
+      for (const l of dump.limits) this.upsertLimits(l.userId, l);
+      for (const m of dump.models) this.insertModel(m.userId, m.model);
+      for (const u of dump.usage) this.insertUsageRow(u);
+      const rollup = this.db.query(
+        "INSERT INTO usage_hourly (hour, user_name, model, endpoint, requests, prompt_tokens, completion_tokens, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const r of dump.rollups) rollup.run(...rows.rollupParams(r));
+      this.bump();
+    }, { duplicate: "the backup holds the same row twice" });
+  }
+
+  private models(userId: string): string[] | null {
+    const found = this.db.query("SELECT model FROM user_models WHERE user_id = ? ORDER BY model").all(userId) as { model: string }[];
+    return found.length ? found.map((r) => r.model) : null;
+  }
+
+  private insertKey(k: ApiKey): void {
+    this.db
+      .query(
+        `INSERT INTO api_keys (id, key_id, user_id, name, key_hash, created_at, expires_at, revoked_at, last_used_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(k.id, k.keyId, k.userId, k.name, k.hash, k.createdAt.getTime(), ms(k.expiresAt), ms(k.revokedAt), ms(k.lastUsedAt));
+  }
+
+  private upsertLimits(userId: string, l: Limits): void {
+    this.db
+      .query(
+        `INSERT INTO rate_limits (user_id, token_limit_hourly, token_limit_daily, request_limit_hourly, request_limit_daily, concurrency_limit, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET token_limit_hourly = excluded.token_limit_hourly, token_limit_daily = excluded.token_limit_daily,
+           request_limit_hourly = excluded.request_limit_hourly, request_limit_daily = excluded.request_limit_daily,
+           concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at`,
+      )
+      .run(userId, l.tokensHourly, l.tokensDaily, l.requestsHourly, l.requestsDaily, l.concurrency, Date.now());
+  }
+
+  private insertModel(userId: string, model: string): void {
+    this.db.query("INSERT INTO user_models (user_id, model) VALUES (?, ?)").run(userId, model);
+  }
+
+  /** A row whose user no longer exists is kept with user_id NULL, as if it had been written before the delete. */
+  private insertUsageRow(u: UsageRecord): void {
+    this.db
+      .query(
+        `INSERT INTO usage_logs (id, user_id, user_name, key_id, timestamp, method, endpoint, model_name,
+           prompt_tokens, completion_tokens, request_duration, status_code)
+         VALUES (?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(u.id, u.userId, u.userName, u.keyId, u.at.getTime(), u.method, u.endpoint, u.model, u.promptTokens, u.completionTokens, u.durationMs, u.status);
+  }
+
+  private requireUser(userId: string): void {
+    if (!this.db.query("SELECT 1 FROM users WHERE id = ?").get(userId)) throw notFound("user");
+  }
+
+  /** Runs a one-row admin change and bumps the revision; a change that matched nothing is not_found. */
+  private changeOne(sql: string, params: SQLQueryBindings[], what: string): void {
+    if (this.db.query(sql).run(...params).changes === 0) throw notFound(what);
+    this.bump();
+  }
+
+  private bump(): void {
+    this.db.run("UPDATE revision SET value = value + 1 WHERE id = 1");
+  }
+
+  private write<T>(fn: () => T, messages: ConstraintMessages = {}): T {
+    return this.guard(() => this.db.transaction(fn).immediate(), messages);
+  }
+
+  private read<T>(fn: () => T): T {
+    return this.guard(fn, {});
+  }
+
+  private guard<T>(fn: () => T, messages: ConstraintMessages): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw translate(error, messages, this.path);
+    }
+  }
+}
+
+function ms(at: Date | null): number | null {
+  return at ? at.getTime() : null;
+}
+
+function translate(error: unknown, messages: ConstraintMessages, path: string): unknown {
+  if (!(error instanceof SQLiteError)) return error;
+  const code = error.code ?? "";
+  if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") return duplicate(messages, error);
+  if (code === "SQLITE_CONSTRAINT_FOREIGNKEY") return missing(messages, error);
+  if (/^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|READONLY|FULL|CORRUPT|NOTADB)/.test(code)) {
+    return new StoreError("unavailable", `SQLite database ${path} unusable: ${error.message}`);
+  }
+  return error;
+}
