@@ -28,12 +28,6 @@ export function endsWithAt(buf: Uint8Array, end: number, suffix: Uint8Array): bo
   return end - suffix.length >= 0 && startsWithAt(buf, end - suffix.length, suffix);
 }
 
-/** Index of needle in buf[from, to), or -1. */
-export function indexOfIn(buf: Uint8Array, needle: Uint8Array, from: number, to: number): number {
-  const at = nativeIndexOf.call(buf, needle, from);
-  return at >= 0 && at + needle.length <= to ? at : -1;
-}
-
 /** End of the frame's payload: its end without trailing newlines. */
 export function trimNewlines(buf: Uint8Array, start: number, end: number): number {
   while (end > start && (buf[end - 1] === LF || buf[end - 1] === 0x0d)) end--;

@@ -42,7 +42,7 @@ export class FrameSplitter {
   /** Scans a chunk; returns the bytes to forward now (null: nothing). */
   push(chunk: Uint8Array): Uint8Array | null {
     if (chunk.length === 0) return this.editing ? null : chunk;
-    const out: Segment[] = [];
+    const out: Segment[] | null = this.editing ? [] : null;
     let pos = 0;
     let cut = false;
     const held = this.heldLength > 0;
@@ -63,8 +63,7 @@ export class FrameSplitter {
       pos = end;
     }
     if (pos < chunk.length) this.hold(chunk, pos);
-    if (!this.editing) return chunk;
-    if (!held && !cut && pos === chunk.length) return chunk;
+    if (!out || (!held && !cut && pos === chunk.length)) return chunk;
     return joinSegments(out);
   }
 
@@ -74,14 +73,14 @@ export class FrameSplitter {
     const frame = concatBytes(this.held, this.heldLength);
     this.held = [];
     this.heldLength = 0;
-    const out: Segment[] = [];
+    const out: Segment[] | null = this.editing ? [] : null;
     this.emit(frame, 0, frame.length, out);
-    return this.editing ? joinSegments(out) : null;
+    return out && joinSegments(out);
   }
 
-  private emit(buf: Uint8Array, start: number, end: number, out: Segment[]): boolean {
+  private emit(buf: Uint8Array, start: number, end: number, out: Segment[] | null): boolean {
     const cut = this.onFrame(buf, start, end);
-    if (!this.editing) return false;
+    if (!out) return false;
     if (!cut) {
       out.push({ buf, from: start, to: end });
       return false;
@@ -118,8 +117,11 @@ function joinSegments(out: Segment[]): Uint8Array | null {
   let length = 0;
   for (const s of out) length += s.to - s.from;
   if (length === 0) return null;
-  return concatBytes(
-    out.map((s) => s.buf.subarray(s.from, s.to)),
-    length,
-  );
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const s of out) {
+    bytes.set(s.buf.subarray(s.from, s.to), at);
+    at += s.to - s.from;
+  }
+  return bytes;
 }

@@ -10,7 +10,7 @@
 //   real usage, before data: [DONE].
 // Stripping removes exactly those bytes, so the client gets what Ollama sends
 // without include_usage.
-import { NeedleFinder, ascii, endsWithAt, indexOfIn, parseJson, startsWithAt, trimNewlines } from "./meter-bytes.ts";
+import { NeedleFinder, ascii, endsWithAt, parseJson, startsWithAt, trimNewlines } from "./meter-bytes.ts";
 import type { Cut } from "./meter-frames.ts";
 import type { MeterCounts, StreamReader } from "./meter.ts";
 import { count, errorMessage } from "./meter-ndjson.ts";
@@ -31,6 +31,7 @@ export type OpenAiStream = "chat" | "completions";
  */
 export function openAiStreamReader(stream: OpenAiStream, strip: boolean): StreamReader {
   const usageFinder = new NeedleFinder(USAGE);
+  const emptyChoicesFinder = new NeedleFinder(EMPTY_CHOICES);
   const counts: MeterCounts = { promptTokens: 0, completionTokens: 0, complete: false, error: null };
   let contentChunks = 0;
   let sawUsage = false;
@@ -55,7 +56,7 @@ export function openAiStreamReader(stream: OpenAiStream, strip: boolean): Stream
       contentChunk();
       return null;
     }
-    const usageEvent = indexOfIn(buf, EMPTY_CHOICES, start, end) !== -1;
+    const usageEvent = emptyChoicesFinder.find(buf, start, end) !== -1;
     if (!usageEvent) {
       contentChunk();
       // Only completions chunks carry a usage object besides the usage event: the zeroed one.
