@@ -75,6 +75,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
 
     metrics.inFlight.inc();
     metrics.overhead.observe((performance.now() - started) / 1000);
+    server.timeout(request, 0); // a model load before the first byte, and long streams, must not meet the idle timeout
     const sentAt = performance.now();
     let upstream: Response;
     try {
@@ -95,7 +96,6 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
     }
     metrics.ttfb.observe({ endpoint: route.endpoint }, (performance.now() - sentAt) / 1000);
     if (upstream.status >= 500) metrics.upstreamErrors.inc({ kind: `status_${upstream.status}` });
-    server.timeout(request, 0); // model loads and long streams must not meet the idle timeout
 
     const own: Record<string, string> = { "x-request-id": requestId, ...ticket.headers };
     const contentType = upstream.headers.get("content-type") ?? "";
