@@ -105,7 +105,9 @@ export class FrameSplitter {
     return -1;
   }
 
-  // An SSE event ends with an empty line: "\n\n", possibly split across chunks.
+  // An SSE event ends with an empty line. Ollama writes "\n\n" only (fmt
+  // "data: %s\n\n" in middleware/openai.go and anthropic.go), never CRLF.
+  // The two newlines may arrive in different chunks.
   private blankLineEndsAt(chunk: Uint8Array, nl: number): boolean {
     if (nl > 0) return chunk[nl - 1] === LF;
     const last = this.held[this.held.length - 1];
