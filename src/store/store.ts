@@ -4,7 +4,8 @@
  * Contract (every driver passes test/contract/store.contract.ts):
  * - Ids are UUIDs made by the caller or the driver with crypto.randomUUID(); times are UTC Dates.
  * - Every mutating method is atomic: it either applies whole or changes nothing, and throws
- *   a StoreError with a code the CLI and server map to messages.
+ *   a StoreError with a code the CLI and server map to messages. A mutation naming a user id or
+ *   key id that does not exist throws StoreError("not_found").
  * - Every admin mutation (user disabled/enabled/deleted, key created/revoked/expiry changed,
  *   limits or models changed) bumps `revision()` in the same transaction, so running gateways
  *   that poll it notice within one poll interval.
@@ -173,6 +174,7 @@ export interface Store {
   findKey(keyId: string): Promise<ApiKey | null>;
   /** Keys of one user, or of every user; newest first. */
   listKeys(userId?: string): Promise<ApiKey[]>;
+  /** The earliest revocation time wins: revoking again never extends a key's life. */
   revokeKey(keyId: string, at: Date): Promise<void>;
   setKeyExpiry(keyId: string, expiresAt: Date | null): Promise<void>;
   /** Records last use for many keys at once (called by the usage flusher, never per request). */
@@ -188,11 +190,18 @@ export interface Store {
 
   /** null: every model is allowed. */
   getModels(userId: string): Promise<string[] | null>;
+  /** An empty list throws RangeError (it would read back as "every model"); pass null for that. */
   setModels(userId: string, models: string[] | null): Promise<void>;
 
-  /** Writes raw rows and adds them to the hourly rollups, in one transaction. */
+  /**
+   * Writes raw rows and adds them to the hourly rollups, in one transaction.
+   * A row whose user has since been deleted is kept with userId null (and its userName).
+   */
   insertUsage(rows: UsageRecord[]): Promise<void>;
-  /** Aggregates from rollups when since/until are absent or whole hours, else from raw rows. */
+  /**
+   * Aggregates from rollups when since/until are absent or whole hours, else from raw rows.
+   * `since` is inclusive, `until` exclusive; rows are sorted by the groups in `by` order; groups with no requests are absent.
+   */
   report(query: ReportQuery): Promise<ReportRow[]>;
   /** Deletes raw usage rows older than `before` (rollups stay); returns how many. */
   pruneUsage(before: Date): Promise<number>;
