@@ -1,7 +1,7 @@
 /**
  * A TCP relay for tests that need a service to vanish and come back (PostgreSQL down during
- * traffic) without touching the real server. pause() drops every open connection and closes
- * each new one at once; resume() relays again.
+ * traffic) without touching the real server. pause() drops every open connection and refuses
+ * new ones; resume() listens again on the same port.
  */
 import type { Socket, TCPSocketListener } from "bun";
 
@@ -24,8 +24,6 @@ interface Link {
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const links = new Set<Socket<Link>>();
-  let paused = false;
-
   const track = (socket: Socket<Link>) => links.add(socket);
   const drop = (socket: Socket<Link>) => {
     links.delete(socket);
@@ -34,25 +32,31 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     socket.data.peer?.end();
   };
 
-  const listener: TCPSocketListener<Link> = Bun.listen<Link>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(client) {
-        client.data = { peer: null, pending: [], closed: false };
-        if (paused) return void client.end();
-        track(client);
-        connectUpstream(client, targetHost, targetPort, track, drop);
+  const listen = (port: number): TCPSocketListener<Link> =>
+    Bun.listen<Link>({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open(client) {
+          client.data = { peer: null, pending: [], closed: false };
+          track(client);
+          connectUpstream(client, targetHost, targetPort, track, drop);
+        },
+        data: (client, chunk) => forward(client, chunk),
+        drain: flushPending,
+        close: drop,
+        error: drop,
       },
-      data: (client, chunk) => forward(client, chunk),
-      drain: flushPending,
-      close: drop,
-      error: drop,
-    },
-  });
+    });
 
+  let listener: TCPSocketListener<Link> | null = listen(0);
+  const port = listener.port;
+
+  // Closing the listening socket makes new connections fail at once with ECONNREFUSED, as when
+  // the server is down; a listener that accepted and closed would leave clients to time out.
   const pause = () => {
-    paused = true;
+    listener?.stop(true);
+    listener = null;
     for (const socket of [...links]) {
       socket.data.closed = true;
       socket.terminate();
@@ -61,16 +65,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   };
 
   return {
-    port: listener.port,
-    address: `127.0.0.1:${listener.port}`,
+    port,
+    address: `127.0.0.1:${port}`,
     pause,
     resume() {
-      paused = false;
+      listener ??= listen(port);
     },
-    stop() {
-      pause();
-      listener.stop(true);
-    },
+    stop: pause,
   };
 }
 
