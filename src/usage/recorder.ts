@@ -223,6 +223,7 @@ export class UsageRecorder {
     } catch (err) {
       // After close() took over the batch (spilled it), it must not come back.
       if (this.inFlight === batch) this.queue.putFront(batch);
+      if (this.queue.length > this.options.memoryLimit) this.spillSoon();
       throw err;
     } finally {
       if (this.inFlight === batch) this.inFlight = [];
