@@ -48,7 +48,7 @@ describe.each(DRIVERS)("official clients through the gateway (%s)", (driver) => 
 
   it("generate, streaming and not", async () => {
     const whole = await ollama.generate({ model: "qwen2.5:0.5b", prompt: "one two three" });
-    expect(whole.response.length).toBeGreaterThan(0);
+    expect(whole.response!.length).toBeGreaterThan(0);
     charge("qwen2.5:0.5b", whole.prompt_eval_count, whole.eval_count);
     let parts = 0;
     let final: { prompt_eval_count: number; eval_count: number } | null = null;
