@@ -5,7 +5,8 @@
  */
 import { SQL } from "bun";
 import { assertRestorable } from "./backup.ts";
-import { assertModelList, duplicate, missing, notFound, type ConstraintMessages } from "./errors.ts";
+import { assertModelList, notFound, type ConstraintMessages } from "./errors.ts";
+import { target, translate } from "./postgres-errors.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import * as bulk from "./postgres-bulk.ts";
 import * as rows from "./postgres-rows.ts";
@@ -40,16 +41,6 @@ const dialect: ReportDialect = {
 export function openPostgresStore(url: string, poolSize: number): Store {
   const sql = new SQL(url, { max: poolSize, connectionTimeout: CONNECT_TIMEOUT_S, idleTimeout: 60 });
   return new PostgresStore(sql, target(url));
-}
-
-/** host:port for messages, never the password. */
-function target(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || "5432"}`;
-  } catch {
-    return "(unparseable database URL)";
-  }
 }
 
 class PostgresStore implements Store {
@@ -314,19 +305,4 @@ async function requireUser(tx: SQL, userId: string): Promise<void> {
 async function changeOne(tx: SQL, change: Promise<{ count: number }>, what: string): Promise<void> {
   if ((await change).count === 0) throw notFound(what);
   await bump(tx);
-}
-
-/** SQLSTATE classes meaning "cannot use this database now": connection, auth, missing database, shutdown, too many clients. */
-const UNAVAILABLE_STATES = /^(08|28|3D|57P|53)/;
-
-function translate(error: unknown, messages: ConstraintMessages, target: string): unknown {
-  if (!(error instanceof SQL.PostgresError)) return error;
-  if (error.errno === "23505") return duplicate(messages, error);
-  if (error.errno === "23503") return missing(messages, error);
-  const lostConnection = error.errno === undefined && /CONNECTION|TIMEOUT|TLS|AUTH|SASL/.test(error.code);
-  if (lostConnection || UNAVAILABLE_STATES.test(error.errno ?? "")) {
-    const why = error.code === "ERR_POSTGRES_CONNECTION_REFUSED" ? "connection refused" : error.message;
-    return new StoreError("unavailable", `database unreachable: ${target}: ${why}`);
-  }
-  return error;
 }

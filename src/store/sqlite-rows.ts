@@ -120,8 +120,3 @@ export function toRollup(r: RollupRow): UsageRollup {
     errors: r.errors,
   };
 }
-
-/** Bindings for (hour, user_name, model, endpoint, requests, prompt_tokens, completion_tokens, errors). */
-export function rollupParams(r: UsageRollup): [number, string, string, string, number, number, number, number] {
-  return [Date.parse(r.hour), r.userName, r.model ?? "", r.endpoint, r.requests, r.promptTokens, r.completionTokens, r.errors];
-}

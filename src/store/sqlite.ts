@@ -23,6 +23,7 @@ import {
   type User,
 } from "./store.ts";
 import * as rows from "./sqlite-rows.ts";
+import * as writes from "./sqlite-writes.ts";
 
 const BUSY_TIMEOUT_MS = 5_000;
 
@@ -86,9 +87,7 @@ class SqliteStore implements Store {
   async createUser(input: { name: string; role: Role }): Promise<User> {
     const user: User = { id: crypto.randomUUID(), name: input.name, role: input.role, disabled: false, createdAt: new Date() };
     this.write(() => {
-      this.db
-        .query("INSERT INTO users (id, username, role, disabled, created_at) VALUES (?, ?, ?, 0, ?)")
-        .run(user.id, user.name, user.role, user.createdAt.getTime());
+      writes.insertUser(this.db, user);
       this.bump();
     }, { duplicate: `user "${input.name}" already exists` });
     return user;
@@ -118,7 +117,7 @@ class SqliteStore implements Store {
   async createKey(input: { userId: string; keyId: string; hash: string; name: string | null; expiresAt: Date | null }): Promise<ApiKey> {
     const key: ApiKey = { id: crypto.randomUUID(), ...input, createdAt: new Date(), revokedAt: null, lastUsedAt: null };
     this.write(() => {
-      this.insertKey(key);
+      writes.insertKey(this.db, key);
       this.bump();
     }, { duplicate: `key id "${input.keyId}" already exists`, missing: "user not found" });
     return key;
@@ -184,7 +183,7 @@ class SqliteStore implements Store {
       const current = this.db.query("SELECT * FROM rate_limits WHERE user_id = ?").get(userId) as rows.LimitsRow | null;
       const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
       const limits: Limits = { ...(current ? rows.toLimits(current) : NO_LIMITS), ...given };
-      this.upsertLimits(userId, limits);
+      writes.upsertLimits(this.db, userId, limits);
       this.bump();
       return limits;
     });
@@ -207,7 +206,7 @@ class SqliteStore implements Store {
     this.write(() => {
       this.requireUser(userId);
       this.db.query("DELETE FROM user_models WHERE user_id = ?").run(userId);
-      for (const model of new Set(models ?? [])) this.insertModel(userId, model);
+      for (const model of new Set(models ?? [])) writes.insertModel(this.db, userId, model);
       this.bump();
     });
   }
@@ -215,15 +214,8 @@ class SqliteStore implements Store {
   async insertUsage(batch: UsageRecord[]): Promise<void> {
     if (batch.length === 0) return;
     this.write(() => {
-      for (const row of batch) this.insertUsageRow(row);
-      const add = this.db.query(
-        `INSERT INTO usage_hourly (hour, user_name, model, endpoint, requests, prompt_tokens, completion_tokens, errors)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (hour, user_name, model, endpoint) DO UPDATE SET
-           requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-           completion_tokens = completion_tokens + excluded.completion_tokens, errors = errors + excluded.errors`,
-      );
-      for (const r of rollupsOf(batch)) add.run(...rows.rollupParams(r));
+      for (const row of batch) writes.insertUsageRow(this.db, row);
+      for (const rollup of rollupsOf(batch)) writes.addRollup(this.db, rollup);
     }, { duplicate: "a usage row with this id is already recorded" });
   }
 
@@ -261,16 +253,12 @@ class SqliteStore implements Store {
       ).get() as { has: number };
       if (hasData.has && !options.force) throw new StoreError("not_empty", `the SQLite database ${this.path} already has data; restore with force to replace it`);
       for (const table of ["usage_hourly", "usage_logs", "user_models", "rate_limits", "api_keys", "users"]) this.db.run(`DELETE FROM ${table}`);
-      const user = this.db.query("INSERT INTO users (id, username, role, disabled, created_at) VALUES (?, ?, ?, ?, ?)");
-      for (const u of dump.users) user.run(u.id, u.name, u.role, u.disabled ? 1 : 0, u.createdAt.getTime());
-      for (const k of dump.keys) this.insertKey(k);
-      for (const l of dump.limits) this.upsertLimits(l.userId, l);
-      for (const m of dump.models) this.insertModel(m.userId, m.model);
-      for (const u of dump.usage) this.insertUsageRow(u);
-      const rollup = this.db.query(
-        "INSERT INTO usage_hourly (hour, user_name, model, endpoint, requests, prompt_tokens, completion_tokens, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      );
-      for (const r of dump.rollups) rollup.run(...rows.rollupParams(r));
+      for (const u of dump.users) writes.insertUser(this.db, u);
+      for (const k of dump.keys) writes.insertKey(this.db, k);
+      for (const l of dump.limits) writes.upsertLimits(this.db, l.userId, l);
+      for (const m of dump.models) writes.insertModel(this.db, m.userId, m.model);
+      for (const u of dump.usage) writes.insertUsageRow(this.db, u);
+      for (const r of dump.rollups) writes.addRollup(this.db, r);
       this.bump();
     }, { duplicate: "the backup holds the same row twice" });
   }
@@ -278,42 +266,6 @@ class SqliteStore implements Store {
   private models(userId: string): string[] | null {
     const found = this.db.query("SELECT model FROM user_models WHERE user_id = ? ORDER BY model").all(userId) as { model: string }[];
     return found.length ? found.map((r) => r.model) : null;
-  }
-
-  private insertKey(k: ApiKey): void {
-    this.db
-      .query(
-        `INSERT INTO api_keys (id, key_id, user_id, name, key_hash, created_at, expires_at, revoked_at, last_used_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(k.id, k.keyId, k.userId, k.name, k.hash, k.createdAt.getTime(), ms(k.expiresAt), ms(k.revokedAt), ms(k.lastUsedAt));
-  }
-
-  private upsertLimits(userId: string, l: Limits): void {
-    this.db
-      .query(
-        `INSERT INTO rate_limits (user_id, token_limit_hourly, token_limit_daily, request_limit_hourly, request_limit_daily, concurrency_limit, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (user_id) DO UPDATE SET token_limit_hourly = excluded.token_limit_hourly, token_limit_daily = excluded.token_limit_daily,
-           request_limit_hourly = excluded.request_limit_hourly, request_limit_daily = excluded.request_limit_daily,
-           concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at`,
-      )
-      .run(userId, l.tokensHourly, l.tokensDaily, l.requestsHourly, l.requestsDaily, l.concurrency, Date.now());
-  }
-
-  private insertModel(userId: string, model: string): void {
-    this.db.query("INSERT INTO user_models (user_id, model) VALUES (?, ?)").run(userId, model);
-  }
-
-  /** A row whose user no longer exists is kept with user_id NULL, as if it had been written before the delete. */
-  private insertUsageRow(u: UsageRecord): void {
-    this.db
-      .query(
-        `INSERT INTO usage_logs (id, user_id, user_name, key_id, timestamp, method, endpoint, model_name,
-           prompt_tokens, completion_tokens, request_duration, status_code)
-         VALUES (?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(u.id, u.userId, u.userName, u.keyId, u.at.getTime(), u.method, u.endpoint, u.model, u.promptTokens, u.completionTokens, u.durationMs, u.status);
   }
 
   private requireUser(userId: string): void {
@@ -345,10 +297,6 @@ class SqliteStore implements Store {
       throw translate(error, messages, this.path);
     }
   }
-}
-
-function ms(at: Date | null): number | null {
-  return at ? at.getTime() : null;
 }
 
 function translate(error: unknown, messages: ConstraintMessages, path: string): unknown {

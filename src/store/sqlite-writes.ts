@@ -1,0 +1,58 @@
+/** Row writes for SQLite, shared by the admin methods and restore; statements are cached by db.query. */
+import type { Database } from "bun:sqlite";
+import type { ApiKey, Limits, UsageRecord, UsageRollup, User } from "./store.ts";
+
+function ms(at: Date | null): number | null {
+  return at ? at.getTime() : null;
+}
+
+export function insertUser(db: Database, u: User): void {
+  db.query("INSERT INTO users (id, username, role, disabled, created_at) VALUES (?, ?, ?, ?, ?)").run(
+    u.id,
+    u.name,
+    u.role,
+    u.disabled ? 1 : 0,
+    u.createdAt.getTime(),
+  );
+}
+
+export function insertKey(db: Database, k: ApiKey): void {
+  db.query(
+    `INSERT INTO api_keys (id, key_id, user_id, name, key_hash, created_at, expires_at, revoked_at, last_used_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(k.id, k.keyId, k.userId, k.name, k.hash, k.createdAt.getTime(), ms(k.expiresAt), ms(k.revokedAt), ms(k.lastUsedAt));
+}
+
+export function upsertLimits(db: Database, userId: string, l: Limits): void {
+  db.query(
+    `INSERT INTO rate_limits (user_id, token_limit_hourly, token_limit_daily, request_limit_hourly, request_limit_daily, concurrency_limit, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (user_id) DO UPDATE SET token_limit_hourly = excluded.token_limit_hourly, token_limit_daily = excluded.token_limit_daily,
+       request_limit_hourly = excluded.request_limit_hourly, request_limit_daily = excluded.request_limit_daily,
+       concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at`,
+  ).run(userId, l.tokensHourly, l.tokensDaily, l.requestsHourly, l.requestsDaily, l.concurrency, Date.now());
+}
+
+export function insertModel(db: Database, userId: string, model: string): void {
+  db.query("INSERT INTO user_models (user_id, model) VALUES (?, ?)").run(userId, model);
+}
+
+/** A row whose user no longer exists is kept with user_id NULL, as if it had been written before the delete. */
+export function insertUsageRow(db: Database, u: UsageRecord): void {
+  db.query(
+    `INSERT INTO usage_logs (id, user_id, user_name, key_id, timestamp, method, endpoint, model_name,
+       prompt_tokens, completion_tokens, request_duration, status_code)
+     VALUES (?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(u.id, u.userId, u.userName, u.keyId, u.at.getTime(), u.method, u.endpoint, u.model, u.promptTokens, u.completionTokens, u.durationMs, u.status);
+}
+
+/** Adds a rollup to what is stored for its key (an upsert that sums). */
+export function addRollup(db: Database, r: UsageRollup): void {
+  db.query(
+    `INSERT INTO usage_hourly (hour, user_name, model, endpoint, requests, prompt_tokens, completion_tokens, errors)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (hour, user_name, model, endpoint) DO UPDATE SET
+       requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+       completion_tokens = completion_tokens + excluded.completion_tokens, errors = errors + excluded.errors`,
+  ).run(Date.parse(r.hour), r.userName, r.model ?? "", r.endpoint, r.requests, r.promptTokens, r.completionTokens, r.errors);
+}
