@@ -65,6 +65,14 @@ describe("native streaming", () => {
     expect(body).toMatchObject({ response: "The quick brown", done: true, done_reason: "length", prompt_eval_count: 3, eval_count: 3 });
   });
 
+  it("answers an empty prompt with a load, and keep_alive 0 with an unload, generating nothing", async () => {
+    const load = (await (await post(`${emulator.url}/api/chat`, { model: "llama3.2:1b", messages: [] })).json()) as Record<string, unknown>;
+    expect(load).toMatchObject({ message: { role: "assistant", content: "" }, done: true, done_reason: "load" });
+    const unload = (await (await post(`${emulator.url}/api/generate`, { model: "llama3.2:1b", keep_alive: 0 })).json()) as Record<string, unknown>;
+    expect(unload).toMatchObject({ response: "", done: true, done_reason: "unload" });
+    expect("eval_count" in unload).toBe(false);
+  });
+
   it("counts /api/embed inputs and gives /api/embeddings no counts", async () => {
     const embed = (await (await post(`${emulator.url}/api/embed`, { model: "nomic-embed-text", input: ["a b", "c d e"] })).json()) as Record<string, unknown>;
     expect(embed.prompt_eval_count).toBe(5);

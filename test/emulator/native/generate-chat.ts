@@ -43,7 +43,7 @@ const GIN_JSON = { "content-type": "application/json; charset=utf-8" };
 function idleAnswer(body: Record<string, unknown>, kind: Kind): "load" | "unload" | undefined {
   const empty = kind === "generate" ? stringField(body, "prompt") === "" : !Array.isArray(body.messages) || body.messages.length === 0;
   if (!empty) return undefined;
-  return isZero(body.keep_alive) ? "unload" : kind === "generate" ? "load" : undefined;
+  return isZero(body.keep_alive) ? "unload" : "load";
 }
 
 function isZero(keepAlive: unknown): boolean {
