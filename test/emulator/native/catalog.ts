@@ -42,7 +42,9 @@ export const deleteHandler: Handler = (ctx) => {
   const body = bodyRecord(ctx);
   const name = stringField(body, "model") || stringField(body, "name");
   if (name === "") return ollamaError(400, "model is required");
-  if (!resolveModel(name) || resolveModel(name)?.trigger) return ollamaError(404, `model '${name}' not found`);
+  const model = resolveModel(name);
+  // Trigger names are not installed models, so there is nothing to delete.
+  if (!model || model.trigger) return ollamaError(404, `model '${name}' not found`);
   return emptyResponse(200);
 };
 
