@@ -31,6 +31,14 @@ export function createLogSink(logging: Config["logging"]): LogSink {
     },
     destination,
   );
+  // Lines are written when 4 KiB are buffered or at least once a second, so a quiet gateway's log is never stale.
+  setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // not open yet, or being reopened: the next tick writes
+    }
+  }, 1000).unref();
   return {
     logger,
     reopen: () => {

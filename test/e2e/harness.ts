@@ -15,6 +15,8 @@ export interface WorldOptions {
   emulator?: EmulatorOptions;
   redis?: boolean;
   config?: Record<string, unknown>;
+  /** Log to <dataDir>/logs/parallama.log instead of stdout. */
+  logToFile?: boolean;
   /** Route the store through this URL instead (e.g. a TCP proxy in front of PostgreSQL). */
   databaseUrl?: (url: string) => Promise<string> | string;
 }
@@ -28,6 +30,7 @@ export interface World {
   adminKey: string;
   databaseUrl: string;
   dataDir: string;
+  logFile: string | null;
   /** Creates a user (and optional limits/allowlist) and returns a fresh key for it. */
   user(name: string, options?: { admin?: boolean; limits?: string[]; models?: string[] }): Promise<string>;
   cli(args: string[]): ReturnType<typeof runCli>;
@@ -61,7 +64,8 @@ export async function startWorld(driver: Driver, options: WorldOptions = {}): Pr
   const gatewayDatabaseUrl = options.databaseUrl ? await options.databaseUrl(databaseUrl) : databaseUrl;
   const prefix = redisPrefix();
   const redisUrl = options.redis ? REDIS_URL : undefined;
-  const config = { usage: { flush_interval: "100ms" }, ...(options.redis ? { redis: { url: REDIS_URL, prefix } } : {}), ...options.config };
+  const logging = options.logToFile ? { logging: { level: "info", dir: `${dir.path}/logs` } } : {};
+  const config = { usage: { flush_interval: "100ms" }, ...logging, ...(options.redis ? { redis: { url: REDIS_URL, prefix } } : {}), ...options.config };
   const gateways: GatewayProcess[] = [];
   const launch = async (extra?: Record<string, unknown>) => {
     const gw = await startGateway({ databaseUrl: gatewayDatabaseUrl, upstreamUrl: emulator.url, dataDir: dir.path, config: { ...config, ...extra }, redisUrl: undefined });
@@ -80,6 +84,7 @@ export async function startWorld(driver: Driver, options: WorldOptions = {}): Pr
     adminKey: gateway.adminKey,
     databaseUrl: storeUrl,
     dataDir: dir.path,
+    logFile: options.logToFile ? `${dir.path}/logs/parallama.log` : null,
     async user(name, opts = {}) {
       await cliJson(["user", "create", name, ...(opts.admin ? ["--admin"] : [])], env);
       if (opts.limits) await cliJson(["limits", "set", name, ...opts.limits], env);
