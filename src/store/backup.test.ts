@@ -25,7 +25,7 @@ describe("backup files", () => {
     await populate(store);
     const file = join(dir.path, "backup.jsonl");
     const counts = await writeBackup(store, file);
-    expect(counts).toEqual({ users: 2, keys: 3, limits: 1, models: 2, usage: 40, rollups: expect.any(Number) });
+    expect(counts).toEqual({ users: 2, keys: 3, limits: 1, models: 2, usage: 60, rollups: expect.any(Number) });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(existsSync(`${file}.partial`)).toBe(false);
     const read = await readBackup(file);

@@ -1,8 +1,8 @@
 /** Data for the store contract: a populated store, a usage set, and the report computed from it independently. */
 import type { ReportGroup, ReportQuery, ReportRow, Store, UsageRecord, User } from "../../src/store/store.ts";
 
-/** 18:00 UTC, so the sample crosses midnight and many hours. */
-export const USAGE_START = Date.UTC(2026, 0, 5, 18, 0, 0);
+/** 21:00 UTC, so the sample crosses midnight and spans several hours. */
+export const USAGE_START = Date.UTC(2026, 0, 5, 21, 0, 0);
 
 export function usageRow(user: { id: string | null; name: string }, overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
@@ -22,20 +22,24 @@ export function usageRow(user: { id: string | null; name: string }, overrides: P
   };
 }
 
-/** 40 rows across two users, three models (one null), two endpoints, errors and a client abort. */
+/**
+ * 60 rows, ten an hour, across two users, three models (one null), two endpoints, errors and a
+ * client abort; neighbouring rows share user, model and endpoint so rollups sum several rows.
+ */
 export function sampleUsage(alice: User, bob: User): UsageRecord[] {
-  return Array.from({ length: 40 }, (_, i) =>
-    usageRow(i % 3 === 0 ? bob : alice, {
-      at: new Date(USAGE_START + i * 17 * 60_000 + i * 1_000),
-      keyId: i % 3 === 0 ? "bobkey" : "alicekey",
-      endpoint: i % 4 < 2 ? "/api/chat" : "/v1/chat/completions",
-      model: i % 7 === 0 ? null : i % 2 === 0 ? "llama3" : "qwen2.5:7b",
+  return Array.from({ length: 60 }, (_, i) => {
+    const user = (i >> 1) % 3 === 0 ? bob : alice;
+    return usageRow(user, {
+      at: new Date(USAGE_START + i * 6 * 60_000 + i * 1_000),
+      keyId: user === bob ? "bobkey" : "alicekey",
+      endpoint: (i >> 3) % 2 === 0 ? "/api/chat" : "/v1/chat/completions",
+      model: i % 7 === 0 ? null : (i >> 2) % 2 === 0 ? "llama3" : "qwen2.5:7b",
       promptTokens: 10 + i,
       completionTokens: 2 * i,
       durationMs: 12.25 + i,
       status: i % 5 === 0 ? 500 : i % 11 === 0 ? 499 : i % 13 === 0 ? 404 : 200,
-    }),
-  );
+    });
+  });
 }
 
 function groupValue(row: UsageRecord, group: ReportGroup): string | null {
@@ -103,7 +107,7 @@ export async function populate(store: Store): Promise<{ alice: User; bob: User; 
   await store.setModels(bob.id, ["llama3", "qwen2.5:7b"]);
   await store.setUserDisabled(bob.id, true);
   const usage = sampleUsage(alice, bob);
-  await store.insertUsage(usage.slice(0, 25));
-  await store.insertUsage(usage.slice(25));
+  // Interleaved batches, so rollups from different batches meet on the same key.
+  for (const k of [0, 1, 2]) await store.insertUsage(usage.filter((_, i) => i % 3 === k));
   return { alice, bob, usage };
 }
