@@ -1,6 +1,6 @@
 /** Shared by the usage tests: rows, a store wrapper that can fail or hold writes, polling. */
 
-import type { Store, UsageRecord } from "../store/store.ts";
+import { StoreError, type Store, type UsageRecord } from "../store/store.ts";
 import type { UsageLogger } from "./logger.ts";
 import type { UsageSink } from "./recorder.ts";
 
@@ -46,17 +46,17 @@ export class SwitchableSink implements UsageSink {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       if (this.hold) await this.hold;
-      if (this.down) throw new Error("database unreachable (test switch)");
+      if (this.down) throw new StoreError("unavailable", "database unreachable (test switch)");
       await this.store.insertUsage(rows);
       this.batches.push(rows.length);
-      if (this.loseAnswers > 0 && this.loseAnswers--) throw new Error("connection lost after commit (test switch)");
+      if (this.loseAnswers > 0 && this.loseAnswers--) throw new StoreError("unavailable", "connection lost after commit (test switch)");
     } finally {
       this.inFlight--;
     }
   }
 
   async touchKeys(lastUsed: Map<string, Date>): Promise<void> {
-    if (this.down) throw new Error("database unreachable (test switch)");
+    if (this.down) throw new StoreError("unavailable", "database unreachable (test switch)");
     this.touches.push(new Map(lastUsed));
     await this.store.touchKeys(lastUsed);
   }

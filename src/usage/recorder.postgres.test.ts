@@ -7,7 +7,7 @@ import { startTcpProxy, type TcpProxy } from "../../test/support/tcp-proxy.ts";
 import { tempDir } from "../../test/support/tmp.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
-import { memoryLogger, usageRows, waitFor } from "./fixtures.ts";
+import { memoryLogger, usageRow, usageRows, waitFor } from "./fixtures.ts";
 import { UsageRecorder } from "./recorder.ts";
 
 /** PostgreSQL made unreachable by a TCP proxy between the store and the real server. */
@@ -84,4 +84,15 @@ describe("usage recorder on PostgreSQL through an outage", () => {
     expect(spillFiles()).toEqual([]);
     await second.close(1_000);
   }, 30_000);
+
+  it("sets aside a row PostgreSQL refuses (a model name longer than its column) and records the rest", async () => {
+    const recorder = new UsageRecorder(store, { flushIntervalMs: 60_000, batchSize: 100, memoryLimit: 10_000, spillPath });
+    const bad = { ...usageRow(0), model: "m".repeat(300) }; // a client can send any model name
+    for (const row of [bad, ...usageRows(49)]) recorder.record(row);
+    await recorder.flush();
+    expect(recorder.rejectedRows).toBe(1);
+    expect(await counts()).toEqual({ rows: 49, ids: 49, rolled: 49 });
+    expect(spillFiles()).toEqual(["usage-spill.jsonl.rejected"]);
+    await recorder.close(1_000);
+  });
 });

@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../test/support/tmp.ts";
@@ -171,6 +171,21 @@ describe("usage recorder on SQLite", () => {
     const stored = await storedUsage(store);
     expect(stored.ids.sort()).toEqual(rows.map((x) => x.id).sort());
     expect(stored.rolledUp).toBe(10);
+  });
+
+  it("sets aside a row the store refuses on its own, and goes on recording", async () => {
+    const log = memoryLogger();
+    const r = recorder({ batchSize: 5, logger: log });
+    const rows = usageRows(10);
+    const bad = { ...usageRow(99), promptTokens: Number.NaN }; // NULL in a NOT NULL column
+    for (const row of [...rows.slice(0, 3), bad, ...rows.slice(3)]) r.record(row);
+    await r.flush();
+    expect(r.rejectedRows).toBe(1);
+    expect(r.failedWrites).toBe(0); // not an outage: no backoff, no retry
+    expect((await storedUsage(store)).ids.sort()).toEqual(rows.map((x) => x.id).sort());
+    const setAside = readFileSync(`${spillPath}.rejected`, "utf8").trim().split("\n");
+    expect(setAside.map((line) => JSON.parse(line).id)).toEqual([bad.id]);
+    expect(log.lines.filter((l) => l.level === "error")).toHaveLength(1);
   });
 
   it("sends key last-use times once per flush, latest per key", async () => {

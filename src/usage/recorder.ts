@@ -13,14 +13,13 @@
  * - `close()` writes what it can within its timeout and spills the rest, so nothing is lost.
  * - Key last-use times are aggregated and sent with one touchKeys call per flush.
  *
- * No row is stored twice: a retried batch may have been committed by an attempt whose answer
- * was lost, and a replay interrupted by a crash starts again from the top of its file. When a
- * batch hits an id that is already stored (StoreError "duplicate"; usage ids are UUIDs and the
- * primary key), it is written again row by row, skipping the stored ones. That path runs only
- * after such an incident, so the ordinary path keeps its one multi-row insert.
+ * Only StoreError "unavailable" counts as an outage. A batch the store refuses for another
+ * reason is written row by row: rows already stored are skipped (so no row is stored twice)
+ * and rows the store will never take are set aside in `spillPath.rejected` (batch-writer.ts).
  */
 
-import { StoreError, type Store, type UsageRecord } from "../store/store.ts";
+import type { Store, UsageRecord } from "../store/store.ts";
+import { BatchWriter } from "./batch-writer.ts";
 import { silentLogger, type UsageLogger } from "./logger.ts";
 import { RowQueue } from "./row-queue.ts";
 import { SpillFile } from "./spill-file.ts";
@@ -45,6 +44,7 @@ const DEFAULT_BACKOFF = { minMs: 250, maxMs: 5_000 };
 export class UsageRecorder {
   private readonly queue = new RowQueue();
   private readonly spill: SpillFile;
+  private readonly writer: BatchWriter;
   private readonly logger: UsageLogger;
   private readonly backoff: { minMs: number; maxMs: number };
   /** The queued batch being written now; spilled by close() if the write is still hanging. */
@@ -62,7 +62,6 @@ export class UsageRecorder {
   private stopping = false;
   /** close() has finished: record() appends straight to the spill file. */
   private closed = false;
-  private written = 0;
   private failures = 0;
 
   constructor(
@@ -73,6 +72,7 @@ export class UsageRecorder {
     this.logger = options.logger ?? silentLogger;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.spill = new SpillFile(options.spillPath);
+    this.writer = new BatchWriter(store, `${options.spillPath}.rejected`, this.logger);
     if (this.spill.bytes > 0) this.logger.info({ spillBytes: this.spill.bytes, path: options.spillPath }, "replaying usage spill file from a previous run");
     this.schedule(this.spill.bytes > 0 ? 0 : options.flushIntervalMs);
   }
@@ -89,7 +89,12 @@ export class UsageRecorder {
 
   /** Rows this recorder has stored (spilled rows count when replayed). */
   get writtenTotal(): number {
-    return this.written;
+    return this.writer.written;
+  }
+
+  /** Rows the store refused on their own (not an outage), set aside in spillPath.rejected. */
+  get rejectedRows(): number {
+    return this.writer.rejected;
   }
 
   /** Write attempts that failed. */
@@ -132,7 +137,7 @@ export class UsageRecorder {
     try {
       this.spill.append(rest);
       this.spill.close();
-      this.logger.info({ outcome, written: this.written, spilled: rest.length, spillBytes: this.spill.bytes }, "usage recorder closed");
+      this.logger.info({ outcome, written: this.writer.written, spilled: rest.length, spillBytes: this.spill.bytes }, "usage recorder closed");
     } catch (err) {
       this.logger.error({ err, lost: rest.length }, "usage rows could not be spilled at close");
     }
@@ -219,7 +224,7 @@ export class UsageRecorder {
     const batch = this.queue.takeFront(this.options.batchSize);
     this.inFlight = batch;
     try {
-      await this.insert(batch);
+      await this.writer.write(batch);
     } catch (err) {
       // After close() took over the batch (spilled it), it must not come back.
       if (this.inFlight === batch) this.queue.putFront(batch);
@@ -236,33 +241,9 @@ export class UsageRecorder {
     const batch = this.spill.peek(this.options.batchSize);
     if (!batch) return false;
     if (batch.skipped > 0) this.logger.warn({ skipped: batch.skipped, path: this.options.spillPath }, "unreadable lines in usage spill file skipped");
-    if (batch.rows.length > 0) await this.insert(batch.rows);
+    if (batch.rows.length > 0) await this.writer.write(batch.rows);
     if (!this.closed) this.spill.consume(batch.end);
     return true;
-  }
-
-  private async insert(rows: UsageRecord[]): Promise<void> {
-    try {
-      await this.store.insertUsage(rows);
-      this.written += rows.length;
-    } catch (err) {
-      if (!isDuplicate(err)) throw err;
-      await this.insertSkippingStored(rows);
-    }
-  }
-
-  private async insertSkippingStored(rows: UsageRecord[]): Promise<void> {
-    let skipped = 0;
-    for (const row of rows) {
-      try {
-        await this.store.insertUsage([row]);
-        this.written++;
-      } catch (err) {
-        if (!isDuplicate(err)) throw err;
-        skipped++;
-      }
-    }
-    this.logger.info({ skipped, batch: rows.length }, "usage rows already stored were skipped");
   }
 
   private async touchKeys(): Promise<void> {
@@ -307,10 +288,6 @@ export class UsageRecorder {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
-}
-
-function isDuplicate(err: unknown): boolean {
-  return err instanceof StoreError && err.code === "duplicate";
 }
 
 function checkOptions(o: RecorderOptions): void {
