@@ -106,7 +106,7 @@ function build(raw: Section, env: Env, source: string): Config {
     auth: { cacheTtlMs: r.duration("auth.cache_ttl") ?? 60_000 },
     metrics: {
       enabled: r.bool("metrics.enabled") ?? true,
-      listen: r.str("metrics.listen") ?? null,
+      listen: r.hostPort("metrics.listen") ?? null,
       perUser: r.bool("metrics.per_user") ?? false,
     },
     usage: {
@@ -241,6 +241,15 @@ class Reader {
     const ms = typeof v === "number" ? v * 1000 : typeof v === "string" ? parseDuration(v) : null;
     if (ms == null || ms < 0) this.fail(path, "a duration like 30s, 5m or a number of seconds", v);
     return ms;
+  }
+
+  /** "host:port" or "[v6]:port". */
+  hostPort(path: string): string | undefined {
+    const v = this.str(path);
+    if (v === undefined) return undefined;
+    const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) > 65535) this.fail(path, "host:port, like 127.0.0.1:9464", v);
+    return v;
   }
 
   /** Reads a secret from the file a key names, trimmed of its trailing newline. */

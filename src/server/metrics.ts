@@ -18,6 +18,7 @@ export type RejectionReason =
   | "limiter_unavailable"
   | "body_too_large";
 
+const MAX_MODEL_LABELS = 200;
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
@@ -102,6 +103,20 @@ export class Metrics {
       },
     });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private readonly modelLabels = new Set<string>();
+
+  /**
+   * Model names come from request bodies, so a client could send endless distinct names; past a
+   * bound, new names share one label to keep every series set finite.
+   */
+  modelLabel(model: string | null): string {
+    if (model == null) return "";
+    if (this.modelLabels.has(model)) return model;
+    if (this.modelLabels.size >= MAX_MODEL_LABELS || model.length > 128) return "other";
+    this.modelLabels.add(model);
+    return model;
   }
 
   countTokens(model: string, user: string, input: number, output: number): void {

@@ -6,6 +6,9 @@ import type { Principal, UsageRecord } from "../store/store.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 
+/** The store's model_name column holds 255 characters; a longer name from a client is cut, not refused. */
+const MAX_MODEL_NAME = 255;
+
 export interface Completion {
   principal: Principal | null;
   endpoint: string;
@@ -34,7 +37,7 @@ export class RequestLog {
 
   complete(c: Completion): void {
     const user = c.principal?.user;
-    const model = c.model ?? "";
+    const model = this.metrics.modelLabel(c.model);
     this.metrics.requests.inc({ endpoint: c.endpoint, model, status: String(c.status) });
     this.metrics.duration.observe({ endpoint: c.endpoint }, c.durationMs / 1000);
     if (user) {
@@ -47,7 +50,7 @@ export class RequestLog {
         keyId: c.principal!.key.keyId,
         method: c.method,
         endpoint: c.endpoint,
-        model: c.model,
+        model: c.model && c.model.length > MAX_MODEL_NAME ? c.model.slice(0, MAX_MODEL_NAME) : c.model,
         promptTokens: c.promptTokens,
         completionTokens: c.completionTokens,
         durationMs: c.durationMs,

@@ -102,3 +102,33 @@ function readLog(file: string): any[] {
     .filter(Boolean)
     .map((line) => JSON.parse(line));
 }
+
+describe("TLS and a separate metrics address", () => {
+  let world: World;
+  let metricsPort: number;
+
+  beforeAll(async () => {
+    const dir = (await import("../support/tmp.ts")).tempDir();
+    const cert = join(dir.path, "cert.pem");
+    const key = join(dir.path, "key.pem");
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", key, "-out", cert]);
+    if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+    metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
+    world = await startWorld("sqlite", {
+      config: { server: { host: "127.0.0.1", port: 0, tls: { cert, key } }, metrics: { listen: `127.0.0.1:${metricsPort}` } },
+    });
+  });
+  afterAll(() => world?.close());
+
+  it("serves HTTPS when server.tls is set, and /metrics only on metrics.listen", async () => {
+    const url = world.gateway.url.replace("http:", "https:");
+    const tls = { rejectUnauthorized: false };
+    const res = await fetch(`${url}/api/version`, { headers: bearer(world.adminKey), tls } as RequestInit);
+    expect(res.status).toBe(200);
+    expect((await res.json()).version).toBeTruthy();
+    expect((await fetch(`${url}/metrics`, { tls } as RequestInit)).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("parallama_requests_total");
+  });
+});
