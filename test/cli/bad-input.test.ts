@@ -76,6 +76,7 @@ describe.each(DRIVERS)("bad input on %s", (driver) => {
     ["missing subcommand", () => ["key"], USAGE, /key: missing subcommand/],
     ["missing argument", () => ["user", "create"], USAGE, /missing required args/],
     ["extra argument", () => ["user", "create", "bob", "carol"], USAGE, /unused args/],
+    ["serve on a port that is not a number", () => ["serve", "--port", "http"], USAGE, /--port: "http" is not a port/],
     ["missing config file", () => ["--config", "/nonexistent/parallama.yaml", "user", "list"], USAGE, /nonexistent/],
     ["restore of a missing file", () => ["restore", "/nonexistent/backup.jsonl"], FAILED, /nonexistent/],
   ];
