@@ -20,7 +20,7 @@ export class CommandError extends Error {
   }
 }
 
-export function exitCodeOf(err: unknown): number {
+function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError) return 2;
   // cac's own parse errors (unknown option, missing argument) are usage errors too.
   if (err instanceof Error && err.name === "CACError") return 2;
