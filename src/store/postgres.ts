@@ -1,11 +1,13 @@
 /**
  * The PostgreSQL driver (Bun SQL, pooled). Every transaction runs on one reserved connection;
  * connection failures become StoreError("unavailable") naming host:port, never a hang: a
- * connection attempt gives up after CONNECT_TIMEOUT_S.
+ * connection attempt gives up after CONNECT_TIMEOUT_S, and a short operation that gets no answer
+ * within ANSWER_TIMEOUT_MS drops its connection (postgres-deadline.ts).
  */
 import { SQL } from "bun";
 import { assertRestorable } from "./backup.ts";
 import { assertModelList, notFound, type ConstraintMessages } from "./errors.ts";
+import { withDeadline } from "./postgres-deadline.ts";
 import { target, translate } from "./postgres-errors.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
 import * as bulk from "./postgres-bulk.ts";
@@ -27,6 +29,8 @@ import {
 } from "./store.ts";
 
 const CONNECT_TIMEOUT_S = 5;
+/** Longest wait for a short operation's answer (see postgres-deadline.ts). */
+const ANSWER_TIMEOUT_MS = 10_000;
 /** Key of the advisory lock that serializes migrations across processes. */
 const MIGRATION_LOCK = 7_050_207_311;
 
@@ -38,9 +42,9 @@ const dialect: ReportDialect = {
 };
 
 /** A pool of at most `poolSize` connections; nothing connects until the first query. */
-export function openPostgresStore(url: string, poolSize: number): Store {
+export function openPostgresStore(url: string, poolSize: number, { answerTimeoutMs = ANSWER_TIMEOUT_MS } = {}): Store {
   const sql = new SQL(url, { max: poolSize, connectionTimeout: CONNECT_TIMEOUT_S, idleTimeout: 60 });
-  return new PostgresStore(sql, target(url));
+  return new PostgresStore(sql, target(url), answerTimeoutMs);
 }
 
 class PostgresStore implements Store {
@@ -49,12 +53,13 @@ class PostgresStore implements Store {
   constructor(
     private readonly sql: SQL,
     private readonly target: string,
+    private readonly answerTimeoutMs: number,
   ) {}
 
   async migrate(): Promise<string[]> {
     const applied: string[] = [];
     for (const migration of POSTGRES_MIGRATIONS) {
-      const ranNow = await this.write(async (tx) => {
+      const ranNow = await this.slowWrite(async (tx) => {
         await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
         await tx`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`;
         if ((await tx`SELECT 1 FROM schema_migrations WHERE name = ${migration.name}`).length) return false;
@@ -228,12 +233,12 @@ class PostgresStore implements Store {
 
   async report(query: ReportQuery): Promise<ReportRow[]> {
     const { text, params } = reportSql(query, dialect);
-    const found = await this.read((db) => db.unsafe(text, params));
+    const found = await this.slowRead((db) => db.unsafe(text, params));
     return finishReport(found, query);
   }
 
   async pruneUsage(before: Date): Promise<number> {
-    const result = await this.write((tx) => tx`DELETE FROM usage_logs WHERE timestamp < ${before}`);
+    const result = await this.slowWrite((tx) => tx`DELETE FROM usage_logs WHERE timestamp < ${before}`);
     return result.count;
   }
 
@@ -257,7 +262,7 @@ class PostgresStore implements Store {
 
   async restore(dump: Dump, options: { force: boolean }): Promise<void> {
     assertRestorable(dump);
-    await this.write(async (tx) => {
+    await this.slowWrite(async (tx) => {
       const [{ has }] = await tx`
         SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM usage_logs) OR EXISTS (SELECT 1 FROM usage_hourly) AS has`;
       if (has && !options.force) {
@@ -276,11 +281,25 @@ class PostgresStore implements Store {
     }, { duplicate: "the backup holds the same row twice" });
   }
 
+  /** A short read: answered within answerTimeoutMs, or StoreError("unavailable"). */
   private read<T>(fn: (db: SQL) => Promise<T> | T): Promise<T> {
-    return this.guard({}, async () => fn(this.sql));
+    return this.guard({}, () => withDeadline(this.sql, this.answerTimeoutMs, this.target, async (db) => fn(db)));
   }
 
+  /** A short transaction: committed within answerTimeoutMs, or rolled back and StoreError("unavailable"). */
   private write<T>(fn: (tx: SQL) => Promise<T>, messages: ConstraintMessages = {}): Promise<T> {
+    return this.guard(messages, () =>
+      withDeadline(this.sql, this.answerTimeoutMs, this.target, (db) => db.begin((tx) => fn(tx)) as Promise<T>),
+    );
+  }
+
+  /** Reports may rightly take long: no deadline. */
+  private slowRead<T>(fn: (db: SQL) => Promise<T>): Promise<T> {
+    return this.guard({}, () => fn(this.sql));
+  }
+
+  /** Migrations (which wait for each other), pruning and restores may rightly take long: no deadline. */
+  private slowWrite<T>(fn: (tx: SQL) => Promise<T>, messages: ConstraintMessages = {}): Promise<T> {
     return this.guard(messages, () => this.sql.begin((tx) => fn(tx)) as Promise<T>);
   }
 

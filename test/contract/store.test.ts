@@ -1,11 +1,13 @@
+import { SQL } from "bun";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.ts";
 import { openStore } from "../../src/store/open.ts";
+import { openPostgresStore } from "../../src/store/postgres.ts";
 import { freshPostgres } from "../support/services.ts";
 import { tempDir } from "../support/tmp.ts";
 import { contents, expectStoreError, storeContract, type StoreUnderTest } from "./store.contract.ts";
-import { populate } from "./store-fixtures.ts";
+import { populate, usageRow } from "./store-fixtures.ts";
 
 async function sqlite(): Promise<StoreUnderTest> {
   const dir = tempDir();
@@ -65,5 +67,37 @@ describe("an unreachable database", () => {
 
   it("is StoreError unavailable for a SQLite file that cannot be created", async () => {
     await expectStoreError(openStore({ driver: "sqlite", path: "/proc/parallama/parallama.db" }), "unavailable");
+  });
+});
+
+describe("a PostgreSQL server that stops answering", () => {
+  // A lock held by another session stands in for a silent server or network: the query is sent and no answer comes.
+  it("fails a short operation with StoreError unavailable at the deadline, writes none of it, and recovers", async () => {
+    const db = await freshPostgres();
+    const store = openPostgresStore(db.url, 2, { answerTimeoutMs: 500 });
+    const locker = new SQL(db.url, { max: 1 });
+    try {
+      await store.migrate();
+      const locked = Promise.withResolvers<void>();
+      const release = Promise.withResolvers<void>();
+      const holding = locker.begin(async (tx) => {
+        await tx`LOCK TABLE usage_logs IN ACCESS EXCLUSIVE MODE`;
+        locked.resolve();
+        await release.promise;
+      });
+      await locked.promise;
+      const started = Date.now();
+      const error = await expectStoreError(store.insertUsage([usageRow({ id: null, name: "ann" })]), "unavailable");
+      expect(error.message).toBe(`database unreachable: ${new URL(db.url).host}: no answer within 0.5 s`);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      release.resolve();
+      await holding;
+      await store.insertUsage([usageRow({ id: null, name: "bob" })]);
+      expect(await store.report({ by: ["user"] })).toMatchObject([{ user: "bob", requests: 1 }]);
+    } finally {
+      await locker.close();
+      await store.close();
+      await db.drop();
+    }
   });
 });
