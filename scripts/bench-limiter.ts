@@ -48,12 +48,14 @@ export async function limiterCosts(redisUrl: string, n: number): Promise<Limiter
   return out;
 }
 
-/** Commands Redis has executed since start (INFO commandstats), to count round trips per request. */
+/**
+ * Script calls (EVALSHA/EVAL) Redis has executed since start, from INFO commandstats: each is one
+ * round trip from the gateway. Commands run inside the scripts are counted apart, not here.
+ * Server-wide: another client running scripts at the same time would add to it.
+ */
 export async function redisCalls(redis: Redis): Promise<number> {
   const info = await redis.info("commandstats");
   let calls = 0;
-  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) {
-    if (m[1] !== "info") calls += Number(m[2]);
-  }
+  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|evalsha_ro|eval_ro):calls=(\d+)/gm)) calls += Number(m[2]);
   return calls;
 }

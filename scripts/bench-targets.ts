@@ -156,7 +156,7 @@ const NO_TRIGGER = ["--requests-hourly", "1000000000", "--requests-daily", "1000
  * metrics on, BUN_CONFIG_MAX_HTTP_REQUESTS=1024 as the systemd unit sets it. One user with every
  * limit set (so the limiter does all its work) and one key.
  */
-export async function startParallama(emulator: EmulatorProcess, store: "sqlite" | "postgres"): Promise<Target> {
+export async function startParallama(emulator: EmulatorProcess, store: "sqlite" | "postgres", extraEnv: Record<string, string> = {}): Promise<Target> {
   const dataDir = tempDir(`parallama-${store}`);
   let db: TestDatabase | null = null;
   let databaseUrl = `sqlite:${join(dataDir, "parallama.db")}`;
@@ -182,7 +182,7 @@ export async function startParallama(emulator: EmulatorProcess, store: "sqlite" 
       logging: { level: "info", dir: join(dataDir, "log") },
       ...(store === "postgres" ? { redis: { prefix } } : {}),
     },
-    env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "1024" },
+    env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "1024", ...extraEnv },
   });
   return {
     name: store === "sqlite" ? "parallama-sqlite" : "parallama-postgres",
