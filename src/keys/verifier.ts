@@ -34,14 +34,19 @@ export class KeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, Promise<VerifyResult>>();
   private readonly failures = new FailureCounter();
-  private revision = -1;
   private readonly poller: ReturnType<typeof setInterval>;
   private readonly failureBudget: number;
   private readonly failureWindowMs: number;
 
-  constructor(
+  /** Reads the store's revision first, so a change made any time after start empties the cache. */
+  static async start(store: Store, options: VerifierOptions): Promise<KeyVerifier> {
+    return new KeyVerifier(store, options, await store.revision());
+  }
+
+  private constructor(
     private readonly store: Store,
     private readonly options: VerifierOptions,
+    private revision: number,
   ) {
     this.failureBudget = options.failureBudget ?? 30;
     this.failureWindowMs = options.failureWindowMs ?? 60_000;
@@ -99,7 +104,7 @@ export class KeyVerifier {
     try {
       const current = await this.store.revision();
       if (current !== this.revision) {
-        if (this.revision !== -1) this.cache.clear();
+        this.cache.clear();
         this.revision = current;
       }
     } catch (err) {

@@ -113,7 +113,9 @@ describe("TLS and a separate metrics address", () => {
     const key = join(dir.path, "key.pem");
     const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", key, "-out", cert]);
     if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-    metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    metricsPort = probe.port;
+    probe.stop(true);
     world = await startWorld("sqlite", {
       config: { server: { host: "127.0.0.1", port: 0, tls: { cert, key } }, metrics: { listen: `127.0.0.1:${metricsPort}` } },
     });
