@@ -8,7 +8,7 @@ export type PrincipalRow = rows.PrincipalRow<number, number, number>;
 export type UsageRow = rows.UsageRow<number>;
 export type RollupRow = rows.RollupRow<number, number>;
 
-export const { toUser, toKey, toLimits, toUsage, toRollup } = rows.rowMappers({
+export const { toUser, toPrincipalUser, toKey, toLimits, toUsage, toRollup } = rows.rowMappers({
   time: (ms: number) => new Date(ms),
   flag: (bit: number) => bit === 1,
 });

@@ -167,8 +167,7 @@ class SqliteStore implements Store {
         )
         .get(keyId) as rows.PrincipalRow | null;
       if (!row) return null;
-      const user = rows.toUser({ id: row.user_id, username: row.username, role: row.role, disabled: row.disabled, created_at: row.user_created_at });
-      return { user, key: rows.toKey(row), limits: row.limits_user_id ? rows.toLimits(row) : null, models: this.models(row.user_id) };
+      return { user: rows.toPrincipalUser(row), key: rows.toKey(row), limits: row.limits_user_id ? rows.toLimits(row) : null, models: this.models(row.user_id) };
     });
   }
 
