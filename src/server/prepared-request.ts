@@ -1,0 +1,42 @@
+/** What the gateway reads from a request before policy and limits: the body to forward and the facts about it. */
+import { prepareRequest } from "../proxy/meter.ts";
+import { parseJsonObject, readBodyLimited } from "../proxy/request-body.ts";
+import type { Principal } from "../store/store.ts";
+import type { RequestFacts, Route } from "./policy.ts";
+
+export interface PreparedRequest {
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  facts: RequestFacts;
+  /** The gateway added stream_options.include_usage; remove what it adds before the client sees it. */
+  stripUsage: boolean;
+  stream: boolean;
+}
+
+const NO_FACTS: RequestFacts = { model: null, unloads: false };
+
+/** Reads what policy and metering need from the body; blob uploads by admins stream through unread. */
+export async function readRequest(request: Request, path: string, route: Route, principal: Principal, maxBodyBytes: number): Promise<PreparedRequest> {
+  const method = request.method;
+  if (method === "GET" || method === "HEAD") {
+    const model = route.endpoint === "/v1/models/:model" ? decodeURIComponent(path.slice("/v1/models/".length)) : null;
+    return { body: null, facts: { model, unloads: false }, stripUsage: false, stream: false };
+  }
+  if (route.endpoint === "/api/blobs/:digest" && principal.user.role === "admin") {
+    return { body: request.body, facts: NO_FACTS, stripUsage: false, stream: false };
+  }
+  const bytes = await readBodyLimited(request, maxBodyBytes);
+  const json = parseJsonObject(bytes);
+  if (!json) return { body: bytes, facts: NO_FACTS, stripUsage: false, stream: false };
+  const prepared = prepareRequest(route.endpoint, json);
+  // Forward the client's own bytes unless the body had to change.
+  const body = prepared.body === json ? bytes : new TextEncoder().encode(JSON.stringify(prepared.body));
+  return { body, facts: { model: prepared.model, unloads: unloads(route.endpoint, json) }, stripUsage: prepared.stripUsage, stream: prepared.stream };
+}
+
+/** generate or chat with keep_alive 0 and nothing to generate: Ollama unloads the model. */
+function unloads(endpoint: string, body: Record<string, unknown>): boolean {
+  if (endpoint !== "/api/generate" && endpoint !== "/api/chat") return false;
+  const keepAlive = body.keep_alive;
+  if (keepAlive !== 0 && keepAlive !== "0" && keepAlive !== "0s") return false;
+  return endpoint === "/api/generate" ? !body.prompt : !Array.isArray(body.messages) || body.messages.length === 0;
+}
