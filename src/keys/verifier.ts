@@ -54,7 +54,8 @@ export class KeyVerifier {
     this.poller.unref();
   }
 
-  async verify(presented: string, clientAddress: string): Promise<VerifyResult> {
+  /** clientAddress is asked for only when the key is not cached (it feeds the failure throttle). */
+  async verify(presented: string, clientAddress: () => string): Promise<VerifyResult> {
     const digest = sha256(presented);
     const hit = this.cache.get(digest);
     const now = Date.now();
@@ -63,14 +64,15 @@ export class KeyVerifier {
       if (expiresAt && expiresAt.getTime() <= now) return { ok: false, reason: "expired" };
       return { ok: true, principal: hit.principal };
     }
-    if (this.failures.exceeded(clientAddress, this.failureBudget, now)) return { ok: false, reason: "throttled" };
+    const address = clientAddress();
+    if (this.failures.exceeded(address, this.failureBudget, now)) return { ok: false, reason: "throttled" };
     let result = this.pending.get(digest);
     if (!result) {
       result = this.verifyUncached(presented, digest).finally(() => this.pending.delete(digest));
       this.pending.set(digest, result);
     }
     const outcome = await result;
-    if (!outcome.ok && outcome.reason !== "throttled") this.failures.add(clientAddress, now, this.failureWindowMs);
+    if (!outcome.ok && outcome.reason !== "throttled") this.failures.add(address, now, this.failureWindowMs);
     return outcome;
   }
 

@@ -13,7 +13,6 @@ export type RelayEnd = "complete" | "client_abort" | "upstream_error";
 export function relayBody(
   upstream: ReadableStream<Uint8Array>,
   meter: Meter,
-  abortUpstream: () => void,
   onEnd: (end: RelayEnd) => void,
 ): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
@@ -49,7 +48,7 @@ export function relayBody(
         }
       },
       cancel() {
-        abortUpstream();
+        // Cancelling the upstream body closes its connection, so Ollama stops generating.
         reader.cancel().catch(() => {});
         end("client_abort");
       },

@@ -42,7 +42,7 @@ export function buildApp(deps: AppDeps) {
       if (!deps.metricsOnMain) return errorResponse(new GatewayError("not_found", "metrics are not served on this address"), "/metrics", id);
       if (!isLoopback(server, request)) {
         try {
-          const principal = await authenticate(deps.verifier, request.headers, clientAddress(server, request));
+          const principal = await authenticate(deps.verifier, request.headers, () => clientAddress(server, request));
           if (principal.user.role !== "admin") throw new GatewayError("admin_only", "/metrics needs an admin key from a non-loopback address");
         } catch (err) {
           if (err instanceof GatewayError) return errorResponse(err, "/metrics", id);
@@ -54,7 +54,7 @@ export function buildApp(deps: AppDeps) {
     .get("/parallama/v1/me", async ({ request, server }) => {
       const id = nextRequestId();
       try {
-        const principal = await authenticate(deps.verifier, request.headers, clientAddress(server, request));
+        const principal = await authenticate(deps.verifier, request.headers, () => clientAddress(server, request));
         return json(describeQuota(principal, deps.gate.limitsOf(principal), await deps.gate.state(principal)), 200, id);
       } catch (err) {
         if (err instanceof GatewayError) return errorResponse(err, "/parallama/v1/me", id);

@@ -44,7 +44,7 @@ export class AuthError extends GatewayError {
 }
 
 /** Resolves the request's principal or throws AuthError saying which check failed (never echoing the key). */
-export async function authenticate(verifier: KeyVerifier, headers: Headers, clientAddress: string): Promise<Principal> {
+export async function authenticate(verifier: KeyVerifier, headers: Headers, clientAddress: () => string): Promise<Principal> {
   const key = presentedKey(headers);
   if (key == null) {
     throw new AuthError("auth_missing", "missing API key: send Authorization: Bearer <key>, X-API-Key, or HTTP Basic with the key as password", "auth_missing");

@@ -71,7 +71,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
   };
 
   async function admit(x: Exchange, request: Request, server: Server<unknown>): Promise<Admitted> {
-    const principal = await authenticate(verifier, request.headers, server.requestIP(request)?.address ?? "unknown");
+    const principal = await authenticate(verifier, request.headers, () => server.requestIP(request)?.address ?? "unknown");
     x.principal = principal;
     const prepared = await readRequest(request, x.path, x.route, principal, deps.maxBodyBytes);
     x.model = prepared.facts.model;
@@ -89,12 +89,8 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
   }
 
   async function forward(x: Exchange, request: Request, server: Server<unknown>, { principal, prepared, ticket }: Admitted): Promise<Response> {
-    const abort = new AbortController();
-    const onClientAbort = () => abort.abort();
-    request.signal.addEventListener("abort", onClientAbort, { once: true });
     metrics.inFlight.inc();
     const done = (status: number, counts: Counts, end: RelayEnd) => {
-      request.signal.removeEventListener("abort", onClientAbort);
       metrics.inFlight.dec();
       gate.finish(principal, ticket, counts.promptTokens + counts.completionTokens);
       deps.requestLog.complete(completion(x, status, counts, end));
@@ -114,7 +110,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
         method: x.method,
         headers: upstreamHeaders(request.headers),
         body: prepared.body,
-        signal: abort.signal,
+        signal: request.signal, // Bun aborts it when the client goes away: the upstream call goes with it
         redirect: "manual",
         duplex: "half",
       });
@@ -146,7 +142,9 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
       done(statusOf(upstream.status, meter.counts().error), meter.counts(), "complete");
       return new Response(body, { status: upstream.status, headers: downstreamHeaders(upstream.headers, own, body !== bytes) });
     }
-    const relayed = relayBody(upstream.body, meter, () => abort.abort(), (end) => {
+    const relayed = relayBody(upstream.body, meter, (seen) => {
+      // The client leaving aborts the upstream read through the shared signal: that is the client's doing.
+      const end = seen === "upstream_error" && request.signal.aborted ? "client_abort" : seen;
       const counts = meter.counts();
       if (end === "upstream_error") metrics.upstreamErrors.inc({ kind: "reset" });
       done(end === "client_abort" ? 499 : end === "upstream_error" ? 502 : statusOf(upstream.status, counts.error), counts, end);

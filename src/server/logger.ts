@@ -7,6 +7,12 @@ export type { Logger };
 
 export interface LogSink {
   logger: Logger;
+  /**
+   * Writes one request line (level info) in the logger's format. Request lines are the only
+   * per-request logging, so they skip pino's generic serializer: the fields are flat and chosen.
+   * A no-op when the level is above info.
+   */
+  request(fields: Record<string, unknown>): void;
   /** Reopens the log file (after logrotate moved it away); a no-op on stdout. */
   reopen(): void;
   /** Writes out buffered lines; call before exit. */
@@ -31,19 +37,36 @@ export function createLogSink(logging: Config["logging"]): LogSink {
     },
     destination,
   );
-  // Lines are written when 4 KiB are buffered or at least once a second, so a quiet gateway's log is never stale.
+  const prefix = `{"level":"info","pid":${process.pid},"time":"`;
+  let pending = "";
+  const writePending = () => {
+    if (pending === "") return;
+    destination.write(pending);
+    pending = "";
+  };
+  // Lines are written when 64 KiB are pending or at least once a second, so a quiet gateway's log is never stale.
   setInterval(() => {
     try {
+      writePending();
       destination.flush();
     } catch {
       // not open yet, or being reopened: the next tick writes
     }
   }, 1000).unref();
+  const requestLines = logger.isLevelEnabled("info");
   return {
     logger,
+    request(fields) {
+      if (!requestLines) return;
+      pending += `${prefix}${new Date().toISOString()}",${JSON.stringify(fields).slice(1)}\n`;
+      if (pending.length > 65_536) writePending();
+    },
     reopen: () => {
       if (file) destination.reopen();
     },
-    flush: () => destination.flushSync(),
+    flush: () => {
+      writePending();
+      destination.flushSync();
+    },
   };
 }

@@ -3,7 +3,7 @@
  * Everything here is synchronous and in memory; the usage recorder writes rows off the path.
  */
 import type { Principal, UsageRecord } from "../store/store.ts";
-import type { Logger } from "./logger.ts";
+import type { LogSink } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** The store's model_name column holds 255 characters; a longer name from a client is cut, not refused. */
@@ -32,7 +32,7 @@ export class RequestLog {
   constructor(
     private readonly usage: UsageSink,
     private readonly metrics: Metrics,
-    private readonly logger: Logger,
+    private readonly log: LogSink["request"],
   ) {}
 
   complete(c: Completion): void {
@@ -43,7 +43,8 @@ export class RequestLog {
     if (user) {
       this.metrics.countTokens(model, user.name, c.promptTokens, c.completionTokens);
       this.usage.record({
-        id: crypto.randomUUID(),
+        // Time-ordered ids append to the primary-key index instead of touching random pages.
+        id: Bun.randomUUIDv7(),
         at: new Date(),
         userId: user.id,
         userName: user.name,
@@ -57,19 +58,18 @@ export class RequestLog {
         status: c.status,
       });
     }
-    if (this.logger.isLevelEnabled("info")) {
-      this.logger.info({
-        id: c.requestId,
-        user: user?.name ?? null,
-        method: c.method,
-        path: c.path,
-        model: c.model,
-        status: c.status,
-        prompt_tokens: c.promptTokens,
-        completion_tokens: c.completionTokens,
-        duration_ms: Math.round(c.durationMs * 100) / 100,
-        end: c.end,
-      });
-    }
+    this.log({
+      msg: "request",
+      id: c.requestId,
+      user: user?.name ?? null,
+      method: c.method,
+      path: c.path,
+      model: c.model,
+      status: c.status,
+      prompt_tokens: c.promptTokens,
+      completion_tokens: c.completionTokens,
+      duration_ms: Math.round(c.durationMs * 100) / 100,
+      end: c.end,
+    });
   }
 }

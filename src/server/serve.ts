@@ -39,7 +39,7 @@ export async function serve(config: Config): Promise<void> {
   const metrics = new Metrics(config.metrics.perUser, { queueDepth: () => recorder.queueDepth, spillBytes: () => recorder.spillBytes });
   const verifier = await KeyVerifier.start(store, { cacheTtlMs: config.auth.cacheTtlMs, onError: (err) => logger.warn({ err: String(err) }, "could not poll the store for key and limit changes") });
   const gate = new LimitGate(limiter, config.limits.default, config.redis?.onError ?? "allow", metrics, logger);
-  const requestLog = new RequestLog(recorder, metrics, logger);
+  const requestLog = new RequestLog(recorder, metrics, sink.request);
   let draining = false;
 
   const app = buildApp({
