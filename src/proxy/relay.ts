@@ -7,14 +7,11 @@ import type { Meter } from "./meter.ts";
 export type RelayEnd = "complete" | "client_abort" | "upstream_error";
 
 /**
- * A body stream that pulls one upstream chunk per client read (so a slow client slows the
- * upstream read: backpressure) and never holds more than the chunk in flight.
+ * A Bun "direct" body stream: each upstream chunk is written through the meter and flushed to
+ * the client before the next is read, so a slow client slows the upstream read (backpressure)
+ * and no more than one chunk is held.
  */
-export function relayBody(
-  upstream: ReadableStream<Uint8Array>,
-  meter: Meter,
-  onEnd: (end: RelayEnd) => void,
-): ReadableStream<Uint8Array> {
+export function relayBody(upstream: ReadableStream<Uint8Array>, meter: Meter, onEnd: (end: RelayEnd) => void): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   let ended = false;
   const end = (how: RelayEnd) => {
@@ -22,37 +19,36 @@ export function relayBody(
     ended = true;
     onEnd(how);
   };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) {
-              const tail = meter.end();
-              if (tail && tail.byteLength > 0) controller.enqueue(tail);
-              controller.close();
-              end("complete");
-              return;
-            }
-            const out = meter.push(value);
-            if (out && out.byteLength > 0) {
-              controller.enqueue(out);
-              return;
-            }
+  const source: Bun.DirectUnderlyingSource<Uint8Array> = {
+    type: "direct",
+    async pull(controller) {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          const out = meter.push(value);
+          if (out && out.byteLength > 0) {
+            await controller.write(out); // waits only while the client's socket is full
+            await controller.flush(); // each chunk leaves now, not when a buffer fills
           }
-        } catch (err) {
           if (ended) return;
-          controller.error(err);
-          end("upstream_error");
         }
-      },
-      cancel() {
-        // Cancelling the upstream body closes its connection, so Ollama stops generating.
+      } catch (err) {
         reader.cancel().catch(() => {});
-        end("client_abort");
-      },
+        end("upstream_error");
+        controller.close(err instanceof Error ? err : new Error(String(err))); // the client sees a cut stream, not a clean end
+        return;
+      }
+      const tail = meter.end();
+      if (tail && tail.byteLength > 0) controller.write(tail);
+      controller.close();
+      end("complete");
     },
-    { highWaterMark: 0 },
-  );
+    cancel() {
+      // Cancelling the upstream body closes its connection, so Ollama stops generating.
+      reader.cancel().catch(() => {});
+      end("client_abort");
+    },
+  };
+  return new ReadableStream(source);
 }

@@ -87,6 +87,33 @@ describe.each(DRIVERS)("streaming and failures (%s)", (driver) => {
     const after = (await world.report(["--by", "user", "--user", "kim"]))[0]!.requests;
     expect(after - before).toBe(8);
   });
+
+  it("cuts the client's stream when the upstream dies mid-stream, and records it as failed (last: stops the emulator)", async () => {
+    const before = (await world.report(["--by", "user", "--user", "kim"]))[0]!.errors;
+    const res = await fetch(`${world.gateway.url}/api/chat`, {
+      method: "POST",
+      headers: { ...bearer(key), "x-emulator": JSON.stringify({ chunks: 50, chunkDelayMs: 50 }) },
+      body: chat(),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await world.emulator.stop();
+    let text = "";
+    const cut = await (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return false;
+          text += new TextDecoder().decode(value);
+        }
+      } catch {
+        return true;
+      }
+    })();
+    expect(cut).toBe(true);
+    expect(text).not.toContain('"done":true');
+    await waitFor(async () => (await world.report(["--by", "user", "--user", "kim"]))[0]!.errors === before + 1);
+  });
 });
 
 describe("a database outage under traffic (postgres)", () => {
