@@ -155,3 +155,26 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000
     await Bun.sleep(50);
   }
 }
+
+describe("a model that takes longer to load than Bun's default idle timeout (10 s)", () => {
+  let world: World;
+
+  beforeAll(async () => {
+    world = await startWorld("sqlite");
+  });
+  afterAll(() => world?.close());
+
+  it("keeps the client's connection until the first token, then streams", async () => {
+    const key = await world.user("max");
+    const started = Date.now();
+    const res = await fetch(`${world.gateway.url}/api/chat`, {
+      method: "POST",
+      headers: { ...bearer(key), "x-emulator": JSON.stringify({ firstTokenDelayMs: 11_000, chunks: 3 }) },
+      body: chat(),
+    });
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(11_000);
+    expect(body.trim().split("\n").at(-1)).toContain('"done":true');
+  }, 30_000);
+});
