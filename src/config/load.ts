@@ -72,7 +72,7 @@ function checkKeys(section: Section, path: string): void {
 
 function build(raw: Section, env: Env, source: string): Config {
   const r = new Reader(raw);
-  const dataDir = env.PARALLAMA_DATA_DIR ?? r.str("data_dir") ?? DEFAULT_DATA_DIR;
+  const dataDir = resolve(env.PARALLAMA_DATA_DIR ?? r.str("data_dir") ?? DEFAULT_DATA_DIR);
   const hasTls = r.str("server.tls.cert") != null || r.str("server.tls.key") != null;
   return {
     source,
