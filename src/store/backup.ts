@@ -7,8 +7,8 @@ import { closeSync, createReadStream, fsyncSync, openSync, renameSync, rmSync, w
 import { createInterface } from "node:readline";
 import type { Dump, Store } from "./store.ts";
 
-export const BACKUP_FORMAT = "parallama-backup";
-export const BACKUP_VERSION = 1;
+const BACKUP_FORMAT = "parallama-backup";
+const BACKUP_VERSION = 1;
 
 const TABLES = ["users", "keys", "limits", "models", "usage", "rollups"] as const;
 type Table = (typeof TABLES)[number];
@@ -28,6 +28,11 @@ const FLUSH_BYTES = 1 << 20;
 
 export class BackupError extends Error {
   override name = "BackupError";
+}
+
+/** The first fields of every dump a driver makes: this format and version, made now. */
+export function dumpHeader(): Pick<Dump, "format" | "version" | "createdAt"> {
+  return { format: BACKUP_FORMAT, version: BACKUP_VERSION, createdAt: new Date().toISOString() };
 }
 
 /** Refuses anything that is not a dump this version can load. */

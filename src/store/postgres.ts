@@ -5,7 +5,7 @@
  * within ANSWER_TIMEOUT_MS drops its connection (postgres-deadline.ts).
  */
 import { SQL } from "bun";
-import { assertRestorable } from "./backup.ts";
+import { assertRestorable, dumpHeader } from "./backup.ts";
 import { assertModelList, notFound, type ConstraintMessages } from "./errors.ts";
 import { withDeadline } from "./postgres-deadline.ts";
 import { target, translate } from "./postgres-errors.ts";
@@ -14,7 +14,7 @@ import * as bulk from "./postgres-bulk.ts";
 import * as rows from "./postgres-rows.ts";
 import { finishReport, reportSql, type ReportDialect } from "./report.ts";
 import {
-  NO_LIMITS,
+  changedLimits,
   StoreError,
   type ApiKey,
   type Dump,
@@ -192,8 +192,7 @@ class PostgresStore implements Store {
     return this.write(async (tx) => {
       await requireUser(tx, userId);
       const [current] = await tx`SELECT * FROM rate_limits WHERE user_id = ${userId} FOR UPDATE`;
-      const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-      const limits: Limits = { ...(current ? rows.toLimits(current) : NO_LIMITS), ...given };
+      const limits = changedLimits(current ? rows.toLimits(current) : null, changes);
       await tx`DELETE FROM rate_limits WHERE user_id = ${userId}`;
       await bulk.insertLimits(tx, [{ userId, ...limits }]);
       await bump(tx);
@@ -245,9 +244,7 @@ class PostgresStore implements Store {
   async dump(): Promise<Dump> {
     return this.guard({}, () =>
       this.sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => ({
-        format: "parallama-backup" as const,
-        version: 1 as const,
-        createdAt: new Date().toISOString(),
+        ...dumpHeader(),
         users: (await tx`SELECT * FROM users ORDER BY username COLLATE "C"`).map(rows.toUser),
         keys: (await tx`SELECT * FROM api_keys ORDER BY created_at, key_id COLLATE "C"`).map(rows.toKey),
         limits: (await tx`SELECT * FROM rate_limits ORDER BY user_id`).map((r: rows.LimitsRow) => ({ userId: r.user_id, ...rows.toLimits(r) })),

@@ -4,12 +4,12 @@
  * BEGIN IMMEDIATE and busy_timeout order writers across processes.
  */
 import { Database, SQLiteError, type SQLQueryBindings } from "bun:sqlite";
-import { assertRestorable } from "./backup.ts";
+import { assertRestorable, dumpHeader } from "./backup.ts";
 import { assertModelList, duplicate, missing, notFound, reason, type ConstraintMessages } from "./errors.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
 import { finishReport, reportSql, rollupsOf, type ReportDialect } from "./report.ts";
 import {
-  NO_LIMITS,
+  changedLimits,
   StoreError,
   type ApiKey,
   type Dump,
@@ -180,8 +180,7 @@ class SqliteStore implements Store {
     return this.write(() => {
       this.requireUser(userId);
       const current = this.db.query("SELECT * FROM rate_limits WHERE user_id = ?").get(userId) as rows.LimitsRow | null;
-      const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-      const limits: Limits = { ...(current ? rows.toLimits(current) : NO_LIMITS), ...given };
+      const limits = changedLimits(current ? rows.toLimits(current) : null, changes);
       writes.upsertLimits(this.db, userId, limits);
       this.bump();
       return limits;
@@ -231,9 +230,7 @@ class SqliteStore implements Store {
   async dump(): Promise<Dump> {
     return this.read(() =>
       this.db.transaction(() => ({
-        format: "parallama-backup" as const,
-        version: 1 as const,
-        createdAt: new Date().toISOString(),
+        ...dumpHeader(),
         users: (this.db.query("SELECT * FROM users ORDER BY username").all() as rows.UserRow[]).map(rows.toUser),
         keys: (this.db.query("SELECT * FROM api_keys ORDER BY created_at, key_id").all() as rows.KeyRow[]).map(rows.toKey),
         limits: (this.db.query("SELECT * FROM rate_limits ORDER BY user_id").all() as rows.LimitsRow[]).map((r) => ({ userId: r.user_id, ...rows.toLimits(r) })),

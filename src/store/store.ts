@@ -56,6 +56,12 @@ export const NO_LIMITS: Limits = Object.freeze({
   concurrency: null,
 });
 
+/** `current` (or no limits) with the fields `changes` gives; an undefined field leaves the current value. */
+export function changedLimits(current: Limits | null, changes: Partial<Limits>): Limits {
+  const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  return { ...(current ?? NO_LIMITS), ...given };
+}
+
 /** What the gateway needs to admit a request: the user, their own limits row (or null) and allowlist (or null = any model). */
 export interface Principal {
   user: User;
