@@ -47,6 +47,8 @@ interface Exchange {
   route: Route;
   principal: Principal | null;
   model: string | null;
+  /** Time spent waiting on the upstream: from sending until its body was read to the end. */
+  upstreamMs: number;
 }
 
 interface Admitted {
@@ -60,7 +62,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
 
   return async function handle(request, server, requestId) {
     const url = new URL(request.url);
-    const x: Exchange = { requestId, started: performance.now(), method: request.method, path: url.pathname, search: url.search, route: routeOf(request.method, url.pathname), principal: null, model: null };
+    const x: Exchange = { requestId, started: performance.now(), method: request.method, path: url.pathname, search: url.search, route: routeOf(request.method, url.pathname), principal: null, model: null, upstreamMs: 0 };
     let admitted: Admitted;
     try {
       admitted = await admit(x, request, server);
@@ -90,7 +92,9 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
 
   async function forward(x: Exchange, request: Request, server: Server<unknown>, { principal, prepared, ticket }: Admitted): Promise<Response> {
     metrics.inFlight.inc();
+    let sentAt = 0;
     const done = (status: number, counts: Counts, end: RelayEnd) => {
+      x.upstreamMs = performance.now() - sentAt;
       metrics.inFlight.dec();
       gate.finish(principal, ticket, counts.promptTokens + counts.completionTokens);
       deps.requestLog.complete(completion(x, status, counts, end));
@@ -101,9 +105,8 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
       return errorResponse(new GatewayError("upstream_unreachable", message), x.path, x.requestId);
     };
 
-    metrics.overhead.observe((performance.now() - x.started) / 1000);
     server.timeout(request, 0); // a model load before the first byte, and long streams, must not meet the idle timeout
-    const sentAt = performance.now();
+    sentAt = performance.now();
     let upstream: Response;
     try {
       upstream = await fetch(deps.upstreamUrl + x.path + x.search, {
@@ -180,6 +183,7 @@ function completion(x: Exchange, status: number, counts: Counts, end: Completion
     path: x.path,
     requestId: x.requestId,
     durationMs: performance.now() - x.started,
+    upstreamMs: x.upstreamMs,
     status,
     promptTokens: counts.promptTokens,
     completionTokens: counts.completionTokens,

@@ -47,7 +47,7 @@ export class Metrics {
   });
   readonly overhead = new Histogram({
     name: "parallama_overhead_seconds",
-    help: "Time the gateway itself adds before the upstream call (auth, policy, limits).",
+    help: "Time the gateway itself adds: request duration minus the time spent waiting on the upstream.",
     buckets: OVERHEAD_BUCKETS,
     registers: [this.registry],
   });

@@ -17,6 +17,8 @@ export interface Completion {
   path: string;
   requestId: string;
   durationMs: number;
+  /** Of durationMs, the time spent waiting on the upstream (0 when refused before it). */
+  upstreamMs: number;
   status: number;
   promptTokens: number;
   completionTokens: number;
@@ -40,6 +42,7 @@ export class RequestLog {
     const model = this.metrics.modelLabel(c.model);
     this.metrics.requests.inc({ endpoint: c.endpoint, model, status: String(c.status) });
     this.metrics.duration.observe({ endpoint: c.endpoint }, c.durationMs / 1000);
+    if (c.end !== "refused") this.metrics.overhead.observe((c.durationMs - c.upstreamMs) / 1000);
     if (user) {
       this.metrics.countTokens(model, user.name, c.promptTokens, c.completionTokens);
       this.usage.record({
@@ -69,6 +72,7 @@ export class RequestLog {
       prompt_tokens: c.promptTokens,
       completion_tokens: c.completionTokens,
       duration_ms: Math.round(c.durationMs * 100) / 100,
+      upstream_ms: Math.round(c.upstreamMs * 100) / 100,
       end: c.end,
     });
   }

@@ -63,6 +63,8 @@ describe("operations: metrics, logs, health", () => {
     expect(requests[0]).toMatchObject({ user: "ann", method: "POST", model: "llama3.2:1b", status: 200, prompt_tokens: 2, completion_tokens: 5 });
     expect(typeof requests[0].id).toBe("string");
     expect(typeof requests[0].duration_ms).toBe("number");
+    expect(requests[0].upstream_ms).toBeGreaterThan(0);
+    expect(requests[0].upstream_ms).toBeLessThanOrEqual(requests[0].duration_ms);
     const everything = readFileSync(logFile, "utf8") + world.gateway.stdout;
     for (const key of keys) {
       expect(everything).not.toContain(key);
