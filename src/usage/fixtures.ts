@@ -1,4 +1,4 @@
-/** Shared by the usage tests: rows, a store wrapper that can fail or hold writes, polling. */
+/** Shared by the usage tests: rows, a store wrapper that can fail or hold writes. */
 
 import { StoreError, type Store, type UsageRecord } from "../store/store.ts";
 import type { UsageLogger } from "./logger.ts";
@@ -67,15 +67,6 @@ export function memoryLogger(): UsageLogger & { lines: Array<{ level: string; ms
   const lines: Array<{ level: string; msg: string }> = [];
   const at = (level: string) => (_obj: object, msg: string) => void lines.push({ level, msg });
   return { lines, info: at("info"), warn: at("warn"), error: at("error") };
-}
-
-/** Polls until check() is true; fails with `what` after timeoutMs. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 /** Ids stored in usage_logs and the rollups' request total, through the Store interface. */

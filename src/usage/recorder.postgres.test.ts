@@ -7,7 +7,8 @@ import { startTcpProxy, type TcpProxy } from "../../test/support/tcp-proxy.ts";
 import { tempDir } from "../../test/support/tmp.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
-import { memoryLogger, usageRow, usageRows, waitFor } from "./fixtures.ts";
+import { memoryLogger, usageRow, usageRows } from "./fixtures.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { UsageRecorder } from "./recorder.ts";
 
 /** PostgreSQL made unreachable by a TCP proxy between the store and the real server. */

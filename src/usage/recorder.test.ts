@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../test/support/tmp.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
-import { memoryLogger, storedUsage, SwitchableSink, usageRow, usageRows, waitFor } from "./fixtures.ts";
+import { memoryLogger, storedUsage, SwitchableSink, usageRow, usageRows } from "./fixtures.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { SpillFile } from "./spill-file.ts";
 import { type RecorderOptions, UsageRecorder } from "./recorder.ts";
 

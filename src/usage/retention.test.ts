@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../test/support/tmp.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
-import { memoryLogger, usageRow, waitFor } from "./fixtures.ts";
+import { memoryLogger, usageRow } from "./fixtures.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { startRetention } from "./retention.ts";
 
 const DAY = 86_400_000;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../support/gateway.ts";
 import { type TcpProxy, startTcpProxy } from "../support/tcp-proxy.ts";
 import { tempDir } from "../support/tmp.ts";
+import { waitFor } from "../support/wait.ts";
 import { bearer, DRIVERS, startWorld, type World } from "./harness.ts";
 
 const chat = (extra: Record<string, unknown> = {}) =>
@@ -47,7 +48,7 @@ describe.each(DRIVERS)("streaming and failures (%s)", (driver) => {
     await reader.read();
     await reader.read();
     controller.abort();
-    await waitFor(() => world.emulator.requests.some((r) => r.path === "/api/chat" && r.aborted));
+    await waitFor("the aborted upstream call", () => world.emulator.requests.some((r) => r.path === "/api/chat" && r.aborted), 5000);
     const rows = await world.report(["--by", "user", "--user", "kim"]);
     expect(rows[0]!.errors).toBe(1); // the aborted request, recorded as 499
     expect(rows[0]!.completion_tokens).toBeGreaterThanOrEqual(5 + 2); // the first stream's 5, and at least the 2 chunks read
@@ -78,7 +79,7 @@ describe.each(DRIVERS)("streaming and failures (%s)", (driver) => {
         body: chat({ messages: [{ role: "user", content: "drain me please" }] }),
       }).then((r) => r.text()),
     );
-    await waitFor(() => world.emulator.inFlight >= 8);
+    await waitFor("8 calls in flight upstream", () => world.emulator.inFlight >= 8, 5000);
     const before = (await world.report(["--by", "user", "--user", "kim"]))[0]!.requests;
     gw.proc.kill("SIGTERM");
     const bodies = await Promise.all(streams);
@@ -112,7 +113,7 @@ describe.each(DRIVERS)("streaming and failures (%s)", (driver) => {
     })();
     expect(cut).toBe(true);
     expect(text).not.toContain('"done":true');
-    await waitFor(async () => (await world.report(["--by", "user", "--user", "kim"]))[0]!.errors === before + 1);
+    await waitFor("kim's failed request in the report", async () => (await world.report(["--by", "user", "--user", "kim"]))[0]!.errors === before + 1, 5000);
   });
 });
 
@@ -144,17 +145,9 @@ describe("a database outage under traffic (postgres)", () => {
     expect(statuses.every((s) => s === 200)).toBe(true);
     await Bun.sleep(500);
     proxy.resume();
-    await waitFor(async () => ((await world.report(["--by", "user", "--user", "lee"]))[0]?.requests ?? 0) === 31, 15_000);
+    await waitFor("lee's 31 requests in the report", async () => ((await world.report(["--by", "user", "--user", "lee"]))[0]?.requests ?? 0) === 31, 15_000);
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(50);
-  }
-}
 
 describe("a model that takes longer to load than Bun's default idle timeout (10 s)", () => {
   let world: World;
