@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
 import { parseKey, verifySecret } from "../../src/keys/key.ts";
+import { runCommand } from "../support/cli.ts";
 import { tempDir } from "../support/tmp.ts";
 import { DRIVERS, openTarget, type Target } from "./support.ts";
 
@@ -23,11 +24,7 @@ beforeAll(() => {
   copyFileSync(BUILT, BINARY);
 });
 
-async function run(args: string[], env: Record<string, string>) {
-  const proc = Bun.spawn([BINARY, ...args], { cwd: dir.path, env, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
-}
+const run = (args: string[], env: Record<string, string>) => runCommand([BINARY, ...args], env, dir.path);
 
 test("the binary carries argon2's native addon inside it", () => {
   // A 4 KiB slice from the middle of the addon, found in the binary: the .node file was embedded, not left behind on disk.

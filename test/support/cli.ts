@@ -11,8 +11,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const proc = Bun.spawn([BUN, MAIN, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdout: "pipe", stderr: "pipe" });
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCommand([BUN, MAIN, ...args], { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env });
+}
+
+/** Runs any command line (the source CLI above, or a compiled binary) to its exit, with exactly `env`. */
+export async function runCommand(argv: string[], env: Record<string, string>, cwd?: string): Promise<CliResult> {
+  const proc = Bun.spawn(argv, { cwd, env, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }
