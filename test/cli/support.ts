@@ -5,12 +5,11 @@ import { expect } from "vitest";
 import type { Config } from "../../src/config/schema.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { Store } from "../../src/store/store.ts";
-import { type CliResult, runCli } from "../support/cli.ts";
-import { freshPostgres } from "../support/services.ts";
+import { type CliResult, cliJson, runCli } from "../support/cli.ts";
+import { type Driver, freshPostgres } from "../support/services.ts";
 import { tempDir } from "../support/tmp.ts";
 
-export type Driver = "sqlite" | "postgres";
-export const DRIVERS: Driver[] = ["sqlite", "postgres"];
+export { DRIVERS, type Driver } from "../support/services.ts";
 
 export interface Target {
   driver: Driver;
@@ -41,11 +40,7 @@ export async function openTarget(driver: Driver): Promise<Target> {
     env,
     dir: dir.path,
     cli,
-    async json(...args) {
-      const r = await cli(...args, "--json");
-      if (r.code !== 0) throw new Error(`parallama ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-      return JSON.parse(r.stdout);
-    },
+    json: (...args) => cliJson(args, env),
     async withStore(fn) {
       const store = await openStore(database);
       try {

@@ -5,11 +5,10 @@
 import { type Emulator, type EmulatorOptions, startEmulator } from "../emulator/index.ts";
 import { cliJson, runCli } from "../support/cli.ts";
 import { type GatewayProcess, gatewayEnv, startGateway } from "../support/gateway.ts";
-import { freshPostgres, REDIS_URL, redisPrefix, type TestDatabase } from "../support/services.ts";
+import { type Driver, freshPostgres, REDIS_URL, redisPrefix, type TestDatabase } from "../support/services.ts";
 import { tempDir } from "../support/tmp.ts";
 
-export type Driver = "sqlite" | "postgres";
-export const DRIVERS: Driver[] = ["sqlite", "postgres"];
+export { DRIVERS, type Driver } from "../support/services.ts";
 
 export interface WorldOptions {
   emulator?: EmulatorOptions;

@@ -4,6 +4,10 @@ import { SQL } from "bun";
 export const POSTGRES_ADMIN_URL = process.env.PARALLAMA_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const REDIS_URL = process.env.PARALLAMA_TEST_REDIS ?? "redis://127.0.0.1:6379/0";
 
+/** The store drivers every driver-parametrised suite runs against. */
+export type Driver = "sqlite" | "postgres";
+export const DRIVERS: Driver[] = ["sqlite", "postgres"];
+
 export interface TestDatabase {
   url: string;
   drop(): Promise<void>;
