@@ -4,6 +4,7 @@
  */
 import { parseDuration } from "../units.ts";
 import { isKeyId } from "../keys/key.ts";
+import type { Limits } from "../store/store.ts";
 import { UsageError } from "./errors.ts";
 
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -53,7 +54,7 @@ export function parseDurationOption(text: string, flag: string, allowZero = fals
   return ms;
 }
 
-export type LimitField = "requestsHourly" | "requestsDaily" | "tokensHourly" | "tokensDaily" | "concurrency";
+export type LimitField = keyof Limits;
 
 /** A limit: a non-negative integer, or `none` (null: the window is unlimited). */
 export function parseLimit(value: unknown, flag: string, field: LimitField): number | null | undefined {
