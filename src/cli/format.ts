@@ -33,15 +33,6 @@ export function keyJson(key: ApiKey, userName: string) {
   };
 }
 
-export function limitsJson(limits: Limits) {
-  return {
-    requests_hourly: limits.requestsHourly,
-    requests_daily: limits.requestsDaily,
-    tokens_hourly: limits.tokensHourly,
-    tokens_daily: limits.tokensDaily,
-    concurrency: limits.concurrency,
-  };
-}
 
 const LIMIT_LABELS: Array<[keyof Limits, string]> = [
   ["requestsHourly", "requests per hour"],

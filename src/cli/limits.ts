@@ -4,7 +4,8 @@ import type { Config } from "../config/schema.ts";
 import type { Limits } from "../store/store.ts";
 import { type GlobalOptions, requireUser, withStore } from "./context.ts";
 import { UsageError } from "./errors.ts";
-import { limitsJson, limitsRows } from "./format.ts";
+import { limitsJson } from "../store/store.ts";
+import { limitsRows } from "./format.ts";
 import { type LimitField, parseLimit, parseName } from "./input.ts";
 import { printJson, printTable } from "./output.ts";
 

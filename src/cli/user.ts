@@ -3,7 +3,8 @@ import type { CAC } from "cac";
 import type { Store, User } from "../store/store.ts";
 import { type GlobalOptions, requireUser, withStore } from "./context.ts";
 import { CommandError } from "./errors.ts";
-import { keyJson, limitsJson, limitsRows, userJson } from "./format.ts";
+import { limitsJson } from "../store/store.ts";
+import { keyJson, limitsRows, userJson } from "./format.ts";
 import { parseName, quote } from "./input.ts";
 import { formatTime, printFields, printJson, printTable } from "./output.ts";
 

@@ -244,12 +244,12 @@ class Reader {
   }
 
   /** "host:port" or "[v6]:port". */
-  hostPort(path: string): string | undefined {
+  hostPort(path: string): { host: string; port: number } | undefined {
     const v = this.str(path);
     if (v === undefined) return undefined;
     const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
     if (!m || Number(m[2]) > 65535) this.fail(path, "host:port, like 127.0.0.1:9464", v);
-    return v;
+    return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
   }
 
   /** Reads a secret from the file a key names, trimmed of its trailing newline. */

@@ -39,7 +39,7 @@ export interface Config {
     };
   };
   auth: { cacheTtlMs: number };
-  metrics: { enabled: boolean; listen: string | null; perUser: boolean };
+  metrics: { enabled: boolean; listen: { host: string; port: number } | null; perUser: boolean };
   usage: { flushIntervalMs: number; batchSize: number; memoryLimit: number; retentionDays: number };
 }
 

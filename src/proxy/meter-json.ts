@@ -28,11 +28,15 @@ export function jsonBodyMeter(): Meter {
       counts = readBody(parseJson(body, 0, body.length));
       return null;
     },
+    whole(body) {
+      counts = readBody(parseJson(body, 0, body.length)); // already whole: no copy
+      return body;
+    },
     counts: () => ({ ...counts }),
   };
 }
 
-export function readBody(body: unknown): MeterCounts {
+function readBody(body: unknown): MeterCounts {
   if (typeof body !== "object" || body === null) {
     return { promptTokens: 0, completionTokens: 0, complete: false, error: null };
   }

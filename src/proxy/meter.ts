@@ -9,7 +9,6 @@ import { openAiStreamReader } from "./meter-openai-sse.ts";
 import { anthropicStreamReader, responsesStreamReader } from "./meter-event-sse.ts";
 
 export { meterKind, type MeterKind } from "./meter-kind.ts";
-export { prepareRequest, type PreparedRequest } from "./usage-options.ts";
 
 export interface MeterCounts {
   promptTokens: number;
@@ -29,6 +28,8 @@ export interface MeterCounts {
 export interface Meter {
   push(chunk: Uint8Array): Uint8Array | null;
   end(): Uint8Array | null;
+  /** Meters a body already read whole; returns what to forward (the same bytes when nothing is removed). */
+  whole(body: Uint8Array): Uint8Array;
   /** Counts seen so far: final after end(), what was seen after an abort. */
   counts(): MeterCounts;
 }
@@ -63,27 +64,11 @@ export function createMeter(kind: MeterKind, options: MeterOptions): Meter {
   }
 }
 
-/** The meter as a TransformStream, for bodies piped with pipeThrough. */
-export function meterTransform(meter: Meter): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      const out = meter.push(chunk);
-      if (out) controller.enqueue(out);
-    },
-    flush(controller) {
-      const out = meter.end();
-      if (out) controller.enqueue(out);
-    },
-  });
-}
-
 function streamMeter(framing: Framing, reader: StreamReader, editing: boolean): Meter {
   const splitter = new FrameSplitter(framing, reader.onFrame, editing);
-  return {
-    push: (chunk) => splitter.push(chunk),
-    end: () => splitter.end(),
-    counts: reader.counts,
-  };
+  const push = (chunk: Uint8Array) => splitter.push(chunk);
+  const end = () => splitter.end();
+  return { push, end, whole: (body) => wholeByChunks(push, end, body), counts: reader.counts };
 }
 
 function passThrough(): Meter {
@@ -94,6 +79,18 @@ function passThrough(): Meter {
       complete = true;
       return null;
     },
+    whole: (body) => {
+      complete = true;
+      return body;
+    },
     counts: () => ({ promptTokens: 0, completionTokens: 0, complete, error: null }),
   };
+}
+
+/** A whole body through a chunk meter: the same bytes unless the meter removed something. */
+export function wholeByChunks(push: Meter["push"], end: Meter["end"], body: Uint8Array): Uint8Array {
+  const passed = push(body);
+  const tail = end();
+  if (passed === body && !tail) return body;
+  return Buffer.concat([passed ?? new Uint8Array(0), tail ?? new Uint8Array(0)]);
 }

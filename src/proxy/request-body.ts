@@ -23,11 +23,13 @@ export async function readBodyLimited(request: Request, max: number): Promise<Ui
   return Buffer.concat(parts);
 }
 
+const decoder = new TextDecoder();
+
 /** Parses a JSON object body; null when the body is empty or not a JSON object (upstream will say why). */
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | null {
   if (bytes.byteLength === 0) return null;
   try {
-    const doc = JSON.parse(new TextDecoder().decode(bytes));
+    const doc = JSON.parse(decoder.decode(bytes));
     return doc && typeof doc === "object" && !Array.isArray(doc) ? doc : null;
   } catch {
     return null;

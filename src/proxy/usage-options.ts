@@ -1,7 +1,7 @@
 // Request side of metering: what the response will be, and the upstream body
 // that makes an OpenAI stream report its usage.
 
-export interface PreparedRequest {
+export interface UpstreamBody {
   /**
    * The body to send upstream. The very same object as the one passed in when
    * unchanged, so the caller can forward the client's original bytes; a new
@@ -27,15 +27,11 @@ const USAGE_ON_REQUEST = new Set(["/v1/chat/completions", "/v1/completions"]);
  * stream_options.include_usage, asks upstream for usage (keeping the client's
  * other stream_options).
  */
-export function prepareRequest(path: string, body: unknown): PreparedRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { body, stripUsage: false, model: null, stream: NATIVE_STREAMING.has(path) };
-  }
-  const b = body as Record<string, unknown>;
+export function prepareRequest(path: string, b: Record<string, unknown>): UpstreamBody {
   const stream = NATIVE_STREAMING.has(path) ? b.stream !== false : b.stream === true;
   const model = modelOf(path, b);
   if (!stream || !USAGE_ON_REQUEST.has(path) || includesUsage(b.stream_options)) {
-    return { body, stripUsage: false, model, stream };
+    return { body: b, stripUsage: false, model, stream };
   }
   const options = isObject(b.stream_options) ? b.stream_options : {};
   return { body: { ...b, stream_options: { ...options, include_usage: true } }, stripUsage: true, model, stream };

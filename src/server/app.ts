@@ -8,7 +8,8 @@
  */
 import { Elysia } from "elysia";
 import type { Server } from "bun";
-import { authenticate } from "./auth.ts";
+import type { Principal } from "../store/store.ts";
+import { authenticate, clientAddress } from "./auth.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
 import { createGateway, type GatewayDeps } from "./gateway.ts";
 import type { LimitGate } from "./limit-gate.ts";
@@ -40,26 +41,17 @@ export function buildApp(deps: AppDeps) {
     .get("/metrics", async ({ request, server }) => {
       const id = nextRequestId();
       if (!deps.metricsOnMain) return errorResponse(new GatewayError("not_found", "metrics are not served on this address"), "/metrics", id);
-      if (!isLoopback(server, request)) {
-        try {
-          const principal = await authenticate(deps.verifier, request.headers, () => clientAddress(server, request));
-          if (principal.user.role !== "admin") throw new GatewayError("admin_only", "/metrics needs an admin key from a non-loopback address");
-        } catch (err) {
-          if (err instanceof GatewayError) return errorResponse(err, "/metrics", id);
-          throw err;
-        }
-      }
-      return metricsResponse(deps.metrics);
+      if (isLoopback(server, request)) return metricsResponse(deps.metrics);
+      return withPrincipal(request, server, id, async (principal) => {
+        if (principal.user.role !== "admin") throw new GatewayError("admin_only", "/metrics needs an admin key from a non-loopback address");
+        return metricsResponse(deps.metrics);
+      });
     })
-    .get("/parallama/v1/me", async ({ request, server }) => {
+    .get("/parallama/v1/me", ({ request, server }) => {
       const id = nextRequestId();
-      try {
-        const principal = await authenticate(deps.verifier, request.headers, () => clientAddress(server, request));
-        return json(describeQuota(principal, deps.gate.limitsOf(principal), await deps.gate.state(principal)), 200, id);
-      } catch (err) {
-        if (err instanceof GatewayError) return errorResponse(err, "/parallama/v1/me", id);
-        throw err;
-      }
+      return withPrincipal(request, server, id, async (principal) =>
+        json(describeQuota(principal, deps.gate.limitsOf(principal), await deps.gate.state(principal)), 200, id),
+      );
     })
     .all(
       "/*",
@@ -70,6 +62,16 @@ export function buildApp(deps: AppDeps) {
       },
       { parse: "none" },
     );
+
+  /** Runs fn for the request's principal; an auth failure, or a GatewayError fn throws, is answered in the usual shape. */
+  async function withPrincipal(request: Request, server: Server<unknown> | null, id: string, fn: (principal: Principal) => Promise<Response>): Promise<Response> {
+    try {
+      return await fn(await authenticate(deps.verifier, request.headers, () => clientAddress(server, request)));
+    } catch (err) {
+      if (err instanceof GatewayError) return errorResponse(err, new URL(request.url).pathname, id);
+      throw err;
+    }
+  }
 }
 
 export async function metricsResponse(metrics: Metrics): Promise<Response> {
@@ -80,9 +82,6 @@ function json(body: unknown, status: number, requestId: string): Response {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, "x-request-id": requestId } });
 }
 
-function clientAddress(server: Server<unknown> | null, request: Request): string {
-  return server?.requestIP(request)?.address ?? "unknown";
-}
 
 function isLoopback(server: Server<unknown> | null, request: Request): boolean {
   const address = clientAddress(server, request);

@@ -1,3 +1,4 @@
+import type { Server } from "bun";
 import type { KeyVerifier, VerifyFailure } from "../keys/verifier.ts";
 import type { Principal } from "../store/store.ts";
 import { type ErrorCode, GatewayError } from "./errors.ts";
@@ -7,7 +8,7 @@ import type { RejectionReason } from "./metrics.ts";
  * The presented key: `Authorization: Bearer KEY`, `X-API-Key: KEY`, or HTTP Basic with the key as
  * password (for tools that only take a URL). null when the request carries none.
  */
-export function presentedKey(headers: Headers): string | null {
+function presentedKey(headers: Headers): string | null {
   const apiKey = headers.get("x-api-key");
   if (apiKey) return apiKey.trim();
   const auth = headers.get("authorization");
@@ -43,13 +44,18 @@ export class AuthError extends GatewayError {
   }
 }
 
+/** The client's address as the socket reports it (used only to throttle failed attempts and to spot loopback). */
+export function clientAddress(server: Server<unknown> | null, request: Request): string {
+  return server?.requestIP(request)?.address ?? "unknown";
+}
+
 /** Resolves the request's principal or throws AuthError saying which check failed (never echoing the key). */
-export async function authenticate(verifier: KeyVerifier, headers: Headers, clientAddress: () => string): Promise<Principal> {
+export async function authenticate(verifier: KeyVerifier, headers: Headers, address: () => string): Promise<Principal> {
   const key = presentedKey(headers);
   if (key == null) {
     throw new AuthError("auth_missing", "missing API key: send Authorization: Bearer <key>, X-API-Key, or HTTP Basic with the key as password", "auth_missing");
   }
-  const result = await verifier.verify(key, clientAddress);
+  const result = await verifier.verify(key, address);
   if (result.ok) return result.principal;
   const failure = FAILURES[result.reason];
   throw new AuthError(failure.code, failure.message, failure.reason);

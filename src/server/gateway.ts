@@ -5,11 +5,11 @@
 import type { Server } from "bun";
 import type { KeyVerifier } from "../keys/verifier.ts";
 import { downstreamHeaders, upstreamHeaders } from "../proxy/headers.ts";
-import { createMeter, type Meter, meterKind } from "../proxy/meter.ts";
+import { createMeter, meterKind } from "../proxy/meter.ts";
 import { relayBody, type RelayEnd } from "../proxy/relay.ts";
 import { parseJsonObject } from "../proxy/request-body.ts";
 import type { Principal } from "../store/store.ts";
-import { AuthError, authenticate } from "./auth.ts";
+import { AuthError, authenticate, clientAddress } from "./auth.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
 import type { LimitGate, Ticket } from "./limit-gate.ts";
 import type { Logger } from "./logger.ts";
@@ -73,7 +73,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
   };
 
   async function admit(x: Exchange, request: Request, server: Server<unknown>): Promise<Admitted> {
-    const principal = await authenticate(verifier, request.headers, () => server.requestIP(request)?.address ?? "unknown");
+    const principal = await authenticate(verifier, request.headers, () => clientAddress(server, request));
     x.principal = principal;
     const prepared = await readRequest(request, x.path, x.route, principal, deps.maxBodyBytes);
     x.model = prepared.facts.model;
@@ -91,11 +91,11 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
   }
 
   async function forward(x: Exchange, request: Request, server: Server<unknown>, { principal, prepared, ticket }: Admitted): Promise<Response> {
-    metrics.inFlight.inc();
+    metrics.proxyStarted();
     let sentAt = 0;
     const done = (status: number, counts: Counts, end: RelayEnd) => {
       x.upstreamMs = performance.now() - sentAt;
-      metrics.inFlight.dec();
+      metrics.proxyEnded();
       gate.finish(principal, ticket, counts.promptTokens + counts.completionTokens);
       deps.requestLog.complete(completion(x, status, counts, end));
     };
@@ -128,11 +128,11 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
     if (upstream.status >= 500) metrics.upstreamErrors.inc({ kind: `status_${upstream.status}` });
 
     const own: Record<string, string> = { "x-request-id": x.requestId, ...ticket.headers };
-    const meter = createMeter(meterKind(x.path, upstream.headers.get("content-type"), prepared.stream), { stripUsage: prepared.stripUsage });
     if (!upstream.body || x.method === "HEAD") {
       done(upstream.status, ZERO, "complete");
       return new Response(null, { status: upstream.status, headers: downstreamHeaders(upstream.headers, own, false) });
     }
+    const meter = createMeter(meterKind(x.path, upstream.headers.get("content-type"), prepared.stream), { stripUsage: prepared.stripUsage });
     const filtered = principal.models && LISTINGS.has(x.route.endpoint) ? principal.models : null;
     if (Number(upstream.headers.get("content-length") ?? NaN) <= SMALL_BODY || filtered) {
       let bytes: Uint8Array;
@@ -141,8 +141,9 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
       } catch {
         return failed("upstream closed the connection mid-response");
       }
-      const body = filtered && upstream.ok ? filteredListing(x.route.endpoint, bytes, filtered) : metered(meter, bytes);
-      done(statusOf(upstream.status, meter.counts().error), meter.counts(), "complete");
+      const body = filtered && upstream.ok ? filteredListing(x.route.endpoint, bytes, filtered) : meter.whole(bytes);
+      const counts = meter.counts();
+      done(statusOf(upstream.status, counts.error), counts, "complete");
       return new Response(body, { status: upstream.status, headers: downstreamHeaders(upstream.headers, own, body !== bytes) });
     }
     const relayed = relayBody(upstream.body, meter, (seen) => {
@@ -156,17 +157,9 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
   }
 }
 
-/** A whole body through the meter; the same bytes unless the meter removed something. */
-function metered(meter: Meter, bytes: Uint8Array): Uint8Array {
-  const passed = meter.push(bytes);
-  const tail = meter.end();
-  if (passed === bytes && !tail) return bytes;
-  return Buffer.concat([passed ?? new Uint8Array(0), tail ?? new Uint8Array(0)]);
-}
-
 function filteredListing(endpoint: string, bytes: Uint8Array, allowlist: readonly string[]): Uint8Array {
   const listing = parseJsonObject(bytes);
-  return listing ? new TextEncoder().encode(JSON.stringify(filterModelListing(endpoint, listing, allowlist))) : bytes;
+  return listing ? Buffer.from(JSON.stringify(filterModelListing(endpoint, listing, allowlist))) : bytes;
 }
 
 /** A mid-stream `{"error": ...}` keeps HTTP 200 for the client but is a failed request in usage. */

@@ -5,6 +5,7 @@
  */
 import { type Admission, type LimitKind, type LimitState, type Limiter, LimiterUnavailable } from "../limits/limiter.ts";
 import { tightestWindow } from "../limits/open.ts";
+import { unlimited } from "../limits/windows.ts";
 import type { Limits, Principal } from "../store/store.ts";
 import { GatewayError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -79,9 +80,6 @@ export class LimitGate {
   }
 }
 
-function unlimited(l: Limits): boolean {
-  return l.requestsHourly == null && l.requestsDaily == null && l.tokensHourly == null && l.tokensDaily == null && l.concurrency == null;
-}
 
 /** RateLimit-* headers for the tightest window; none when the user has no window limit. */
 export function rateLimitHeaders(state: LimitState): Record<string, string> {

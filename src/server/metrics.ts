@@ -106,6 +106,22 @@ export class Metrics {
   }
 
   private readonly modelLabels = new Set<string>();
+  private inFlightNow = 0;
+
+  /** Requests being proxied now, for draining (the gauge's own value is only readable asynchronously). */
+  get inFlightCount(): number {
+    return this.inFlightNow;
+  }
+
+  proxyStarted(): void {
+    this.inFlightNow++;
+    this.inFlight.inc();
+  }
+
+  proxyEnded(): void {
+    this.inFlightNow--;
+    this.inFlight.dec();
+  }
 
   /**
    * Model names come from request bodies, so a client could send endless distinct names; past a

@@ -1,5 +1,5 @@
 /** What the gateway reads from a request before policy and limits: the body to forward and the facts about it. */
-import { prepareRequest } from "../proxy/meter.ts";
+import { prepareRequest } from "../proxy/usage-options.ts";
 import { parseJsonObject, readBodyLimited } from "../proxy/request-body.ts";
 import type { Principal } from "../store/store.ts";
 import type { RequestFacts, Route } from "./policy.ts";
@@ -12,6 +12,7 @@ export interface PreparedRequest {
   stream: boolean;
 }
 
+const encoder = new TextEncoder();
 const NO_FACTS: RequestFacts = { model: null, unloads: false };
 
 /** Reads what policy and metering need from the body; blob uploads by admins stream through unread. */
@@ -29,7 +30,7 @@ export async function readRequest(request: Request, path: string, route: Route, 
   if (!json) return { body: bytes, facts: NO_FACTS, stripUsage: false, stream: false };
   const prepared = prepareRequest(route.endpoint, json);
   // Forward the client's own bytes unless the body had to change.
-  const body = prepared.body === json ? bytes : new TextEncoder().encode(JSON.stringify(prepared.body));
+  const body = prepared.body === json ? bytes : encoder.encode(JSON.stringify(prepared.body));
   return { body, facts: { model: prepared.model, unloads: unloads(route.endpoint, json) }, stripUsage: prepared.stripUsage, stream: prepared.stream };
 }
 

@@ -1,5 +1,5 @@
 import type { LimitState } from "../limits/limiter.ts";
-import type { Limits, Principal } from "../store/store.ts";
+import { type Limits, limitsJson, type Principal } from "../store/store.ts";
 
 /** The body of GET /parallama/v1/me: who the key belongs to, its limits and what is left. */
 export function describeQuota(principal: Principal, limits: Limits, state: LimitState) {
@@ -8,13 +8,7 @@ export function describeQuota(principal: Principal, limits: Limits, state: Limit
     role: principal.user.role,
     key: { id: principal.key.keyId, name: principal.key.name, expires_at: principal.key.expiresAt?.toISOString() ?? null },
     models: principal.models,
-    limits: {
-      requests_hourly: limits.requestsHourly,
-      requests_daily: limits.requestsDaily,
-      tokens_hourly: limits.tokensHourly,
-      tokens_daily: limits.tokensDaily,
-      concurrency: limits.concurrency,
-    },
+    limits: limitsJson(limits),
     windows: state.windows.map((w) => ({
       name: w.name,
       limit: w.limit,

@@ -26,13 +26,14 @@ export interface Completion {
   end: "refused" | "complete" | "client_abort" | "upstream_error";
 }
 
-export interface UsageSink {
+/** Where finished requests' usage rows go (the batching recorder). */
+export interface UsageQueue {
   record(row: UsageRecord): void;
 }
 
 export class RequestLog {
   constructor(
-    private readonly usage: UsageSink,
+    private readonly usage: UsageQueue,
     private readonly metrics: Metrics,
     private readonly log: LogSink["request"],
   ) {}

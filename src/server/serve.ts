@@ -101,7 +101,7 @@ async function drain(server: Server<unknown>, metrics: Metrics, timeoutMs: numbe
   void server.stop(false);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await metrics.inFlight.get()).values[0]?.value === 0 && server.pendingRequests === 0) return true;
+    if (metrics.inFlightCount === 0 && server.pendingRequests === 0) return true;
     await Bun.sleep(25);
   }
   await server.stop(true);
@@ -110,15 +110,9 @@ async function drain(server: Server<unknown>, metrics: Metrics, timeoutMs: numbe
 
 function startMetricsServer(config: Config, metrics: Metrics): Server<unknown> | null {
   if (!config.metrics.enabled || config.metrics.listen == null) return null;
-  const [host, port] = splitHostPort(config.metrics.listen);
   return Bun.serve({
-    hostname: host,
-    port,
+    hostname: config.metrics.listen.host,
+    port: config.metrics.listen.port,
     fetch: (request) => (new URL(request.url).pathname === "/metrics" ? metricsResponse(metrics) : new Response("not found\n", { status: 404 })),
   });
-}
-
-function splitHostPort(listen: string): [string, number] {
-  const colon = listen.lastIndexOf(":");
-  return [listen.slice(0, colon).replace(/^\[|\]$/g, "") || "127.0.0.1", Number(listen.slice(colon + 1))];
 }

@@ -62,6 +62,17 @@ export function changedLimits(current: Limits | null, changes: Partial<Limits>):
   return { ...(current ?? NO_LIMITS), ...given };
 }
 
+/** Limits as the CLI's --json and GET /parallama/v1/me show them. */
+export function limitsJson(limits: Limits) {
+  return {
+    requests_hourly: limits.requestsHourly,
+    requests_daily: limits.requestsDaily,
+    tokens_hourly: limits.tokensHourly,
+    tokens_daily: limits.tokensDaily,
+    concurrency: limits.concurrency,
+  };
+}
+
 /** What the gateway needs to admit a request: the user, their own limits row (or null) and allowlist (or null = any model). */
 export interface Principal {
   user: User;
