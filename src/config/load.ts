@@ -110,8 +110,9 @@ function build(raw: Section, env: Env, source: string): Config {
       perUser: r.bool("metrics.per_user") ?? false,
     },
     usage: {
-      flushIntervalMs: r.duration("usage.flush_interval") ?? 1_000,
-      batchSize: r.int("usage.batch_size", 1, 100_000) ?? 500,
+      flushIntervalMs: r.duration("usage.flush_interval") ?? 250,
+      // Small enough that a synchronous SQLite write of one batch stays well under a millisecond.
+      batchSize: r.int("usage.batch_size", 1, 100_000) ?? 64,
       memoryLimit: r.int("usage.memory_limit", 1) ?? 100_000,
       retentionDays: r.int("usage.retention_days", 0) ?? 90,
     },

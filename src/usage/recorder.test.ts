@@ -92,7 +92,8 @@ describe("usage recorder on SQLite", () => {
     await waitFor("several failed attempts", () => r.failedWrites >= 4);
     expect(r.queueDepth).toBe(50);
     sink.down = false;
-    await waitFor("the rows after recovery", () => r.writtenTotal === 50);
+    // Recovery is logged once the whole drain (every batch, then key last-use) has succeeded.
+    await waitFor("the rows and the recovery", () => r.writtenTotal === 50 && log.lines.some((l) => l.msg === "usage store writes recovered"));
     const stored = await storedUsage(store);
     expect(new Set(stored.ids).size).toBe(50);
     expect(stored.rolledUp).toBe(50);

@@ -211,8 +211,11 @@ export class UsageRecorder {
 
   private async writeAll(): Promise<void> {
     // Full queued batches first, so memory stays bounded while a long spill file replays.
-    for (;;) {
+    for (let first = true; ; first = false) {
       if (this.closed) return;
+      // A synchronous driver (SQLite) blocks the event loop for the whole batch: let requests
+      // in between batches, so no request waits behind more than one.
+      if (!first) await new Promise((resolve) => setImmediate(resolve));
       if (this.queue.length >= this.options.batchSize) await this.writeQueued();
       else if (this.spill.bytes > 0 && (await this.writeSpilled())) continue;
       else if (this.queue.length > 0) await this.writeQueued();
