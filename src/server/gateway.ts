@@ -92,7 +92,8 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
 
   async function forward(x: Exchange, request: Request, server: Server<unknown>, { principal, prepared, ticket }: Admitted): Promise<Response> {
     metrics.proxyStarted();
-    let sentAt = 0;
+    server.timeout(request, 0); // a model load before the first byte, and long streams, must not meet the idle timeout
+    const sentAt = performance.now();
     const done = (status: number, counts: Counts, end: RelayEnd) => {
       x.upstreamMs = performance.now() - sentAt;
       metrics.proxyEnded();
@@ -105,8 +106,6 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
       return errorResponse(new GatewayError("upstream_unreachable", message), x.path, x.requestId);
     };
 
-    server.timeout(request, 0); // a model load before the first byte, and long streams, must not meet the idle timeout
-    sentAt = performance.now();
     let upstream: Response;
     try {
       upstream = await fetch(deps.upstreamUrl + x.path + x.search, {
