@@ -39,7 +39,7 @@ const SETTINGS = {
   fixedS: smoke ? 1 : Math.max(4, seconds),
   fixedConnections: 10,
   probe: smoke ? { count: 10, parallel: 2, gapCount: 2, chunkDelayMs: 2 } : { count: 400, parallel: 4, gapCount: 20, chunkDelayMs: 2 },
-  memory: smoke ? { concurrent: 20, aborted: 50, abortParallel: 10, settleMs: 200 } : { concurrent: 1000, aborted: 10_000, abortParallel: 200, settleMs: 3000 },
+  memory: smoke ? { concurrent: 20, aborted: 50, abortParallel: 10, settleMs: 200 } : { concurrent: 1000, aborted: 10_000, abortParallel: 200, settleMs: 10_000 },
   limiterOps: smoke ? 500 : 20_000,
 };
 
