@@ -106,6 +106,24 @@ describe("limits across two gateways sharing Redis and PostgreSQL", () => {
     expect(status).toBe(200);
     expect(Date.now() - changed).toBeLessThan(5000);
   });
+
+  it("refuses a revoked key on both gateways within a second", async () => {
+    const key = await world.user("vera");
+    expect((await send(world.gateway, key)).status).toBe(200);
+    expect((await send(second, key)).status).toBe(200);
+    expect((await world.cli(["key", "revoke", key.split("_")[1]!])).code).toBe(0);
+    const revokedAt = Date.now();
+    const refusedOn = async (gw: GatewayProcess) => {
+      while (Date.now() - revokedAt < 3000) {
+        if ((await send(gw, key)).status === 401) return Date.now() - revokedAt;
+        await Bun.sleep(20);
+      }
+      return Infinity;
+    };
+    const [first, other] = await Promise.all([refusedOn(world.gateway), refusedOn(second)]);
+    expect(first).toBeLessThan(1000);
+    expect(other).toBeLessThan(1000);
+  });
 });
 
 describe.each(["allow", "deny"] as const)("Redis unreachable under traffic, on_error: %s", (onError) => {
