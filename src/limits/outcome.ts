@@ -1,7 +1,7 @@
 /** Turning raw counts into the state and answers of the Limiter contract, shared by every driver. */
 
 import type { Limits } from "../store/store.ts";
-import type { Admission, LimitState } from "./limiter.ts";
+import type { Admission, LimitState, WindowState } from "./limiter.ts";
 import { type Buckets, windowState } from "./sliding.ts";
 import { CHECK_ORDER, CONCURRENCY, KINDS, WINDOWS } from "./windows.ts";
 
@@ -46,4 +46,17 @@ export function refusal(code: number, state: LimitState): Admission {
   const limit =
     kind === "concurrency" ? state.concurrency!.limit : state.windows.find((w) => w.name === kind)!.limit;
   return { ok: false, kind, limit, retryAfter: Math.ceil(waitMs / 1000), state };
+}
+
+/**
+ * The window a client is closest to hitting: the smallest remaining; on a tie the longest
+ * reset, since a client waiting only for the shorter one would still be refused by the other.
+ * null when the user has no window limit.
+ */
+export function tightestWindow(state: LimitState): WindowState | null {
+  let best: WindowState | null = null;
+  for (const w of state.windows) {
+    if (!best || w.remaining < best.remaining || (w.remaining === best.remaining && w.resetMs > best.resetMs)) best = w;
+  }
+  return best;
 }

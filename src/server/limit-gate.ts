@@ -4,7 +4,7 @@
  * window, and applies redis.on_error when the limiter cannot be reached.
  */
 import { type Admission, type LimitKind, type LimitState, type Limiter, LimiterUnavailable } from "../limits/limiter.ts";
-import { tightestWindow } from "../limits/open.ts";
+import { tightestWindow } from "../limits/outcome.ts";
 import { unlimited } from "../limits/windows.ts";
 import type { Limits, Principal } from "../store/store.ts";
 import { GatewayError } from "./errors.ts";
