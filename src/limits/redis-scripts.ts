@@ -42,8 +42,11 @@ end
 `;
 
 /**
- * ARGV: now, slot ttl ms, slot id, the four window limits, the concurrency limit (-1: none).
- * Reply: {failed (0, or the refusing KINDS index + 1), now, in flight, then i, p, c per window}.
+ * Admits a batch of requests of one user, in order, each all-or-nothing as if called alone.
+ * ARGV: now, slot ttl ms, the four window limits, the concurrency limit (-1: none), then one
+ * slot id per request ("" when no concurrency limit).
+ * Reply: per request {failed (0, or the refusing KINDS index + 1), now, in flight, then i, p, c
+ * per window}, the state right after that request's own admission.
  */
 export const ADMIT = `${PRELUDE}
 local TOKENS = {${WINDOWS.map((w) => String(w.tokens)).join(", ")}}
@@ -60,59 +63,80 @@ end
 local now = clock(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local limit = {}
-for w = 1, 5 do limit[w] = tonumber(ARGV[3 + w]) end
+for w = 1, 5 do limit[w] = tonumber(ARGV[2 + w]) end
 
 local b = {}
 for w = 1, 4 do
   if limit[w] >= 0 then b[w] = {read(w, now)} else b[w] = {0, 0, 0} end
 end
-
-local failed = 0
 local inflight = 0
 if limit[5] >= 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
   inflight = redis.call('ZCARD', KEYS[5])
-  if inflight >= limit[5] then failed = 5 end
 end
-if failed == 0 then
-  for _, w in ipairs(CHECK) do
-    if limit[w] >= 0 and not passes(w, b[w][1], b[w][2], b[w][3], now, limit[w]) then
-      failed = w
-      break
+
+local reply = {}
+local admitted = 0
+for n = 8, #ARGV do
+  local failed = 0
+  if limit[5] >= 0 and inflight >= limit[5] then failed = 5 end
+  if failed == 0 then
+    for _, w in ipairs(CHECK) do
+      if limit[w] >= 0 and not passes(w, b[w][1], b[w][2], b[w][3], now, limit[w]) then
+        failed = w
+        break
+      end
     end
+  end
+  if failed == 0 then
+    admitted = admitted + 1
+    for _, w in ipairs(REQUESTS) do
+      if limit[w] >= 0 then b[w][3] = b[w][3] + 1 end
+    end
+    if limit[5] >= 0 then
+      redis.call('ZADD', KEYS[5], now + ttl, ARGV[n])
+      inflight = inflight + 1
+    end
+  end
+  reply[#reply + 1] = failed
+  reply[#reply + 1] = now
+  reply[#reply + 1] = inflight
+  for w = 1, 4 do
+    for k = 1, 3 do reply[#reply + 1] = b[w][k] end
   end
 end
 
-if failed == 0 then
+if admitted > 0 then
   for _, w in ipairs(REQUESTS) do
-    if limit[w] >= 0 then
-      b[w][3] = b[w][3] + 1
-      write(w, b[w][1], b[w][2], b[w][3])
-    end
+    if limit[w] >= 0 then write(w, b[w][1], b[w][2], b[w][3]) end
   end
-  if limit[5] >= 0 then
-    redis.call('ZADD', KEYS[5], now + ttl, ARGV[3])
-    redis.call('PEXPIRE', KEYS[5], ttl)
-    inflight = inflight + 1
-  end
-end
-
-local reply = {failed, now, inflight}
-for w = 1, 4 do
-  for k = 1, 3 do reply[#reply + 1] = b[w][k] end
+  if limit[5] >= 0 then redis.call('PEXPIRE', KEYS[5], ttl) end
 end
 return reply
 `;
 
-/** ARGV: now, slot id ("" when none was taken), tokens, then "1"/"0" per token window in WINDOWS order (limited or not). */
+/** Values per admission in ADMIT's reply. */
+export const ADMIT_REPLY_SIZE = 3 + 3 * WINDOWS.length;
+
+/**
+ * Settles a batch of finished requests of one user.
+ * ARGV: now, "1"/"0" per token window in WINDOWS order (limited or not), then per request its
+ * slot id ("" when none was taken) and its tokens. Releasing a slot is idempotent; tokens add.
+ */
 export const FINISH = `${PRELUDE}
 local TOKEN_WINDOWS = {${luaIndexes((w) => w.tokens)}}
-if ARGV[2] ~= '' then redis.call('ZREM', KEYS[5], ARGV[2]) end
-local tokens = tonumber(ARGV[3])
+local flags = ARGV[2]
+local tokens = 0
+local slots = {}
+for n = 3, #ARGV, 2 do
+  if ARGV[n] ~= '' then slots[#slots + 1] = ARGV[n] end
+  tokens = tokens + tonumber(ARGV[n + 1])
+end
+if #slots > 0 then redis.call('ZREM', KEYS[5], unpack(slots)) end
 if tokens > 0 then
   local now = clock(ARGV[1])
   for n, w in ipairs(TOKEN_WINDOWS) do
-    if ARGV[3 + n] == '1' then
+    if string.sub(flags, n, n) == '1' then
       local i, p, c = read(w, now)
       write(w, i, p, c + tokens)
     end

@@ -1,7 +1,10 @@
 /**
  * RedisLimiter: the Limiter shared by every gateway pointed at one Redis. Each operation is one
  * Lua script (EVALSHA, with ioredis falling back to EVAL once after a Redis restart), so admit is
- * one round trip and no read-then-write race exists between gateways.
+ * one round trip and no read-then-write race exists between gateways. Admissions (and
+ * settlements) of one user arriving in the same event-loop turn go as one script call that takes
+ * them in order: a busy gateway sends Redis a fraction of the commands, each request still
+ * decided exactly as if alone.
  */
 
 import { randomUUID } from "node:crypto";
@@ -9,8 +12,9 @@ import { Redis } from "ioredis";
 import type { Limits } from "../store/store.ts";
 import { type Admission, type LimitState, type Limiter, LimiterUnavailable, SLOT_TTL_MS } from "./limiter.ts";
 import { noLimitsState, refusal, stateFrom } from "./outcome.ts";
-import { ADMIT, FINISH, STATE } from "./redis-scripts.ts";
+import { ADMIT, ADMIT_REPLY_SIZE, FINISH, STATE } from "./redis-scripts.ts";
 import type { Buckets } from "./sliding.ts";
+import { TurnBatcher } from "./turn-batch.ts";
 import { WINDOWS, noTokenLimits, unlimited } from "./windows.ts";
 
 export interface RedisLimiterOptions {
@@ -42,6 +46,8 @@ export class RedisLimiter implements Limiter {
   private readonly instance = randomUUID();
   private nextSlot = 0;
   private lastError: Error | null = null;
+  private readonly admissions: TurnBatcher<string, number[]>;
+  private readonly settlements: TurnBatcher<[slot: string, tokens: number], void>;
 
   constructor(options: RedisLimiterOptions) {
     const timeoutMs = options.timeoutMs ?? 500;
@@ -63,14 +69,14 @@ export class RedisLimiter implements Limiter {
     this.client.defineCommand("limiterFinish", { lua: FINISH, numberOfKeys: KEY_COUNT });
     this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
     this.scripts = this.client as unknown as Scripts;
+    this.admissions = new TurnBatcher((key, slots) => this.admitBatch(key, slots));
+    this.settlements = new TurnBatcher((key, entries) => this.finishBatch(key, entries));
   }
 
   async admit(userId: string, limits: Limits, now?: number): Promise<Admission> {
     if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
     const slot = limits.concurrency === null ? "" : `${this.instance}:${++this.nextSlot}`;
-    const r = await this.call(() =>
-      this.scripts.limiterAdmit(...this.keys(userId), now ?? "", this.slotTtlMs, slot, ...limitArgs(limits)),
-    );
+    const r = await this.call(() => this.admissions.add(batchKey(userId, now, limitArgs(limits)), slot));
     const [failed, at, inFlight] = r as [number, number, number];
     const state = stateFrom(limits, at, bucketsFrom(r, 3), inFlight);
     return failed === 0 ? { ok: true, slot, state } : refusal(failed - 1, state);
@@ -79,10 +85,21 @@ export class RedisLimiter implements Limiter {
   async finish(userId: string, slot: string, tokens: number, limits: Limits, now?: number): Promise<void> {
     const charge = tokens > 0 && !noTokenLimits(limits);
     if (slot === "" && !charge) return;
-    const flags = WINDOWS.filter((w) => w.tokens).map((w) => (w.limit(limits) === null ? "0" : "1"));
-    await this.call(() =>
-      this.scripts.limiterFinish(...this.keys(userId), now ?? "", slot, charge ? tokens : 0, ...flags),
-    );
+    const flags = WINDOWS.filter((w) => w.tokens).map((w) => (w.limit(limits) === null ? "0" : "1")).join("");
+    await this.call(() => this.settlements.add(batchKey(userId, now, [flags]), [slot, charge ? tokens : 0]));
+  }
+
+  /** One ADMIT call for a batch; the key carries the user, the clock argument and the limits. */
+  private async admitBatch(key: string, slots: string[]): Promise<number[][]> {
+    const [userId, now, ...limits] = key.split(" ");
+    const r = await this.scripts.limiterAdmit(...this.keys(userId!), now!, this.slotTtlMs, ...limits, ...slots);
+    return slots.map((_, n) => r.slice(n * ADMIT_REPLY_SIZE, (n + 1) * ADMIT_REPLY_SIZE));
+  }
+
+  private async finishBatch(key: string, entries: [string, number][]): Promise<void[]> {
+    const [userId, now, flags] = key.split(" ");
+    await this.scripts.limiterFinish(...this.keys(userId!), now!, flags!, ...entries.flat());
+    return entries.map(() => undefined);
   }
 
   async state(userId: string, limits: Limits, now?: number): Promise<LimitState> {
@@ -120,6 +137,11 @@ export class RedisLimiter implements Limiter {
 
 function unavailable(reason: unknown, cause: unknown): LimiterUnavailable {
   return new LimiterUnavailable(`redis limiter unavailable: ${(reason as Error).message}`, { cause });
+}
+
+/** Calls batch together when they agree on all of these; none contains a space. */
+function batchKey(userId: string, now: number | undefined, args: (string | number)[]): string {
+  return `${userId} ${now ?? ""} ${args.join(" ")}`;
 }
 
 /** The four window limits then concurrency, -1 for none, as the scripts take them. */

@@ -63,6 +63,20 @@ export function limiterContract(name: string, make: () => Promise<LimiterUnderTe
       ]);
     });
 
+    it("decides concurrent admissions and settlements of one user as if each came alone", async () => {
+      const id = user();
+      const l = limits({ concurrency: 3, tokensHourly: 100 });
+      const results = await Promise.all(Array.from({ length: 10 }, () => limiter.admit(id, l, T0)));
+      const passed = results.filter((r) => r.ok);
+      expect(passed).toHaveLength(3);
+      expect(new Set(passed.map((r) => r.slot)).size).toBe(3);
+      expect(passed.map((r) => r.state.concurrency!.inFlight).sort()).toEqual([1, 2, 3]);
+      await Promise.all(passed.map((r) => limiter.finish(id, r.slot, 7, l, T0)));
+      const state = await limiter.state(id, l, T0);
+      expect(state.concurrency).toEqual({ limit: 3, inFlight: 0 });
+      expect(state.windows.find((w) => w.name === "tokens_hourly")?.used).toBe(21);
+    });
+
     it("charges all request windows or none", async () => {
       const id = user();
       const l = limits({ requestsHourly: 10, requestsDaily: 3 });
