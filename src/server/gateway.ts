@@ -123,7 +123,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
       }
       return failed(`upstream Ollama unreachable at ${deps.upstreamUrl}`);
     }
-    metrics.ttfb.observe({ endpoint: x.route.endpoint }, (performance.now() - sentAt) / 1000);
+    metrics.ttfb.observe([x.route.endpoint], (performance.now() - sentAt) / 1000);
     if (upstream.status >= 500) metrics.upstreamErrors.inc({ kind: `status_${upstream.status}` });
 
     const own: Record<string, string> = { "x-request-id": x.requestId, ...ticket.headers };

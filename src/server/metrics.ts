@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { FastCounter, FastHistogram } from "./series.ts";
 
 /** Why a request was refused before reaching the upstream; a label of parallama_rejections_total. */
 export type RejectionReason =
@@ -25,33 +26,18 @@ const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 /** Every metric the gateway exports; names are listed in docs/grafana-dashboard.json too. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: "parallama_requests_total",
-    help: "Requests answered, by endpoint, model and status.",
-    labelNames: ["endpoint", "model", "status"] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: "parallama_request_duration_seconds",
-    help: "Time from request to the end of the response body.",
-    labelNames: ["endpoint"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly ttfb = new Histogram({
-    name: "parallama_upstream_ttfb_seconds",
-    help: "Time from sending upstream to the upstream's response headers.",
-    labelNames: ["endpoint"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly overhead = new Histogram({
-    name: "parallama_overhead_seconds",
-    help: "Time the gateway itself adds: request duration minus the time spent waiting on the upstream.",
-    buckets: OVERHEAD_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly tokens: Counter<"model" | "direction" | "user">;
+  // The per-request series (updated on every request) are FastCounter/FastHistogram; the rest are prom-client's.
+  readonly requests = new FastCounter("parallama_requests_total", "Requests answered, by endpoint, model and status.", ["endpoint", "model", "status"], this.registry);
+  readonly duration = new FastHistogram("parallama_request_duration_seconds", "Time from request to the end of the response body.", ["endpoint"], this.registry, LATENCY_BUCKETS);
+  readonly ttfb = new FastHistogram("parallama_upstream_ttfb_seconds", "Time from sending upstream to the upstream's response headers.", ["endpoint"], this.registry, LATENCY_BUCKETS);
+  readonly overhead = new FastHistogram(
+    "parallama_overhead_seconds",
+    "Time the gateway itself adds: request duration minus the time spent waiting on the upstream.",
+    [],
+    this.registry,
+    OVERHEAD_BUCKETS,
+  );
+  readonly tokens: FastCounter;
   readonly rejections = new Counter({
     name: "parallama_rejections_total",
     help: "Requests refused by the gateway, by reason.",
@@ -62,11 +48,6 @@ export class Metrics {
     name: "parallama_upstream_errors_total",
     help: "Upstream failures: unreachable, reset mid-stream, error status.",
     labelNames: ["kind"] as const,
-    registers: [this.registry],
-  });
-  readonly inFlight = new Gauge({
-    name: "parallama_in_flight_requests",
-    help: "Requests being proxied now.",
     registers: [this.registry],
   });
   readonly limiterErrors = new Counter({
@@ -80,11 +61,20 @@ export class Metrics {
     readonly perUser: boolean,
     usage: { queueDepth(): number; spillBytes(): number },
   ) {
-    this.tokens = new Counter({
-      name: "parallama_tokens_total",
-      help: "Input and output tokens, by model (and user when metrics.per_user is on).",
-      labelNames: perUser ? ["model", "direction", "user"] : ["model", "direction"],
+    this.tokens = new FastCounter(
+      "parallama_tokens_total",
+      "Input and output tokens, by model (and user when metrics.per_user is on).",
+      perUser ? ["model", "direction", "user"] : ["model", "direction"],
+      this.registry,
+    );
+    const inFlight = () => this.inFlightNow;
+    new Gauge({
+      name: "parallama_in_flight_requests",
+      help: "Requests being proxied now.",
       registers: [this.registry],
+      collect() {
+        this.set(inFlight());
+      },
     });
     new Gauge({
       name: "parallama_usage_queue_depth",
@@ -115,12 +105,10 @@ export class Metrics {
 
   proxyStarted(): void {
     this.inFlightNow++;
-    this.inFlight.inc();
   }
 
   proxyEnded(): void {
     this.inFlightNow--;
-    this.inFlight.dec();
   }
 
   /**
@@ -136,7 +124,7 @@ export class Metrics {
   }
 
   countTokens(model: string, user: string, input: number, output: number): void {
-    if (input > 0) this.tokens.inc(this.perUser ? { model, direction: "input", user } : { model, direction: "input" }, input);
-    if (output > 0) this.tokens.inc(this.perUser ? { model, direction: "output", user } : { model, direction: "output" }, output);
+    if (input > 0) this.tokens.inc(this.perUser ? [model, "input", user] : [model, "input"], input);
+    if (output > 0) this.tokens.inc(this.perUser ? [model, "output", user] : [model, "output"], output);
   }
 }

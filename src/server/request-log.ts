@@ -41,9 +41,9 @@ export class RequestLog {
   complete(c: Completion): void {
     const user = c.principal?.user;
     const model = this.metrics.modelLabel(c.model);
-    this.metrics.requests.inc({ endpoint: c.endpoint, model, status: String(c.status) });
-    this.metrics.duration.observe({ endpoint: c.endpoint }, c.durationMs / 1000);
-    if (c.end !== "refused") this.metrics.overhead.observe((c.durationMs - c.upstreamMs) / 1000);
+    this.metrics.requests.inc([c.endpoint, model, String(c.status)]);
+    this.metrics.duration.observe([c.endpoint], c.durationMs / 1000);
+    if (c.end !== "refused") this.metrics.overhead.observe([], (c.durationMs - c.upstreamMs) / 1000);
     if (user) {
       this.metrics.countTokens(model, user.name, c.promptTokens, c.completionTokens);
       this.usage.record({
