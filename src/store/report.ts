@@ -15,25 +15,29 @@ export function hourStart(at: Date): number {
 export function rollupsOf(rows: UsageRecord[]): UsageRollup[] {
   const byKey = new Map<string, UsageRollup>();
   for (const row of rows) {
-    const hour = new Date(hourStart(row.at)).toISOString();
-    const key = JSON.stringify([hour, row.userName, row.model ?? "", row.endpoint]);
-    const sum = byKey.get(key) ?? {
-      hour,
-      userName: row.userName,
-      model: row.model,
-      endpoint: row.endpoint,
-      requests: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-      errors: 0,
-    };
+    // A batch holds a few keys and many rows: the key is cheap, the ISO hour is made once per key.
+    const hour = hourStart(row.at);
+    const key = `${hour}\u0000${row.userName}\u0000${row.model ?? ""}\u0000${row.endpoint}`;
+    let sum = byKey.get(key);
+    if (!sum) {
+      sum = { hour: new Date(hour).toISOString(), userName: row.userName, model: row.model, endpoint: row.endpoint, requests: 0, promptTokens: 0, completionTokens: 0, errors: 0 };
+      byKey.set(key, sum);
+    }
     sum.requests += 1;
     sum.promptTokens += row.promptTokens;
     sum.completionTokens += row.completionTokens;
     sum.errors += row.status >= 400 ? 1 : 0;
-    byKey.set(key, sum);
   }
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sum]) => sum);
+  return [...byKey.values()].sort(compareRollups);
+}
+
+/** Rollup key order (hour, user, model, endpoint): every writer locks the same rows in the same order. */
+function compareRollups(a: UsageRollup, b: UsageRollup): number {
+  return compareText(a.hour, b.hour) || compareText(a.userName, b.userName) || compareText(a.model ?? "", b.model ?? "") || compareText(a.endpoint, b.endpoint);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** How one SQL dialect spells what the report needs. */
