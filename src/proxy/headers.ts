@@ -13,8 +13,8 @@ const HOP_BY_HOP = [
 ];
 
 /** Never forwarded upstream: the gateway's credentials, and what fetch sets itself (Host, length, encoding). */
-const NOT_UPSTREAM = new Set([...HOP_BY_HOP, "host", "content-length", "authorization", "x-api-key", "accept-encoding"]);
-const NOT_DOWNSTREAM = new Set([...HOP_BY_HOP, "content-encoding"]);
+const NOT_UPSTREAM = [...HOP_BY_HOP, "host", "content-length", "authorization", "x-api-key", "accept-encoding"];
+const NOT_DOWNSTREAM = [...HOP_BY_HOP, "content-encoding"];
 
 function connectionListed(headers: Headers): string[] {
   const value = headers.get("connection");
@@ -27,23 +27,19 @@ function connectionListed(headers: Headers): string[] {
  * answers in identity encoding and the meter can read the body.
  */
 export function upstreamHeaders(incoming: Headers): Headers {
-  const out = new Headers();
-  const listed = connectionListed(incoming);
-  incoming.forEach((value, name) => {
-    if (!NOT_UPSTREAM.has(name) && !listed.includes(name)) out.set(name, value);
-  });
+  // A native copy then deletes costs about half of copying header by header in JS.
+  const out = new Headers(incoming);
+  for (const name of connectionListed(incoming)) out.delete(name);
+  for (const name of NOT_UPSTREAM) out.delete(name);
   return out;
 }
 
 /** The upstream's response headers as the client gets them, plus the gateway's own. */
 export function downstreamHeaders(upstream: Headers, own: Record<string, string>, bodyRewritten: boolean): Headers {
-  const out = new Headers();
-  const listed = connectionListed(upstream);
-  upstream.forEach((value, name) => {
-    if (NOT_DOWNSTREAM.has(name) || listed.includes(name)) return;
-    if (bodyRewritten && name === "content-length") return;
-    out.append(name, value);
-  });
+  const out = new Headers(upstream);
+  for (const name of connectionListed(upstream)) out.delete(name);
+  for (const name of NOT_DOWNSTREAM) out.delete(name);
+  if (bodyRewritten) out.delete("content-length");
   for (const name in own) out.set(name, own[name]!);
   return out;
 }
