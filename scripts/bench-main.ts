@@ -13,7 +13,7 @@ import { memoryRun } from "./bench-memory.ts";
 import { probe } from "./bench-probe.ts";
 import { cpuMicros, peakRssMb } from "./bench-procs.ts";
 import { derive, machine, markdown, type Cell, type Results } from "./bench-report.ts";
-import { direct, startEmulatorProcess, startNginx, startParallama, type EmulatorProcess, type Target } from "./bench-targets.ts";
+import { direct, startBunFloor, startEmulatorProcess, startNginx, startParallama, type EmulatorProcess, type Target } from "./bench-targets.ts";
 import { WORKLOADS } from "./bench-workloads.ts";
 import { wrk } from "./bench-wrk.ts";
 
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     const starters: [string, () => Promise<Target>][] = [
       ["direct", async () => direct(emulator)],
       ["nginx", () => startNginx(emulator)],
+      ["bun-floor", () => startBunFloor(emulator)],
       ["parallama-sqlite", () => startParallama(emulator, "sqlite")],
       ["parallama-postgres", () => startParallama(emulator, "postgres")],
     ];

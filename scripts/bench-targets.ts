@@ -140,6 +140,28 @@ http {
   };
 }
 
+/** The bare Bun proxy of scripts/bench-floor.ts: Bun.serve + fetch and nothing else. */
+export async function startBunFloor(emulator: EmulatorProcess): Promise<Target> {
+  const port = await freePort();
+  const proc = Bun.spawn([BUN, join(ROOT, "scripts/bench-floor.ts"), String(port), emulator.url], {
+    stdout: "ignore",
+    stderr: "inherit",
+    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "1024" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/api/version`, 10_000);
+  return {
+    name: "bun-floor",
+    url,
+    pid: proc.pid,
+    headers: {},
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
 function readFileSafe(file: string): string {
   try {
     return readFileSync(file, "utf8");
