@@ -149,7 +149,12 @@ export async function startBunFloor(emulator: EmulatorProcess): Promise<Target> 
     env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "1024" },
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/api/version`, 10_000);
+  try {
+    await waitFor(`${url}/api/version`, 10_000);
+  } catch (err) {
+    proc.kill();
+    throw err;
+  }
   return {
     name: "bun-floor",
     url,
