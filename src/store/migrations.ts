@@ -4,8 +4,10 @@
  */
 import postgres0001 from "../../schema/postgres/0001_init.sql" with { type: "text" };
 import postgres0002 from "../../schema/postgres/0002_usage_hourly.sql" with { type: "text" };
+import postgres0003 from "../../schema/postgres/0003_usage_logs_one_index.sql" with { type: "text" };
 import sqlite0001 from "../../schema/sqlite/0001_init.sql" with { type: "text" };
 import sqlite0002 from "../../schema/sqlite/0002_usage_hourly.sql" with { type: "text" };
+import sqlite0003 from "../../schema/sqlite/0003_usage_logs_one_index.sql" with { type: "text" };
 
 export interface Migration {
   /** The file name without `.sql`, e.g. "0001_init"; recorded in schema_migrations. */
@@ -16,9 +18,11 @@ export interface Migration {
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { name: "0001_init", sql: postgres0001 },
   { name: "0002_usage_hourly", sql: postgres0002 },
+  { name: "0003_usage_logs_one_index", sql: postgres0003 },
 ];
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { name: "0001_init", sql: sqlite0001 },
   { name: "0002_usage_hourly", sql: sqlite0002 },
+  { name: "0003_usage_logs_one_index", sql: sqlite0003 },
 ];
