@@ -11,6 +11,7 @@ import { REDIS_URL } from "../test/support/services.ts";
 import { limiterCosts, redisCalls } from "./bench-limiter.ts";
 import { memoryRun } from "./bench-memory.ts";
 import { probe } from "./bench-probe.ts";
+import { profile } from "./bench-profile.ts";
 import { cpuMicros, peakRssMb } from "./bench-procs.ts";
 import { derive, machine, markdown, type Cell, type Results } from "./bench-report.ts";
 import { direct, startBunFloor, startEmulatorProcess, startNginx, startParallama, type EmulatorProcess, type Target } from "./bench-targets.ts";
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     duration: { type: "string" },
     "no-memory": { type: "boolean", default: false },
     rounds: { type: "string" },
+    profile: { type: "string" },
+    store: { type: "string", default: "sqlite" },
   },
   strict: true,
 });
@@ -160,7 +163,14 @@ async function main(): Promise<void> {
   log(`JSON written to ${out}`);
 }
 
-main().catch((err: unknown) => {
+async function profileOnly(workload: string): Promise<void> {
+  const store = values.store;
+  if (store !== "sqlite" && store !== "postgres") throw new Error(`--store must be sqlite or postgres, not "${store}"`);
+  const out = await profile(workload, store, values.duration ? Number(values.duration) : 10);
+  log(`profile written to ${out}`);
+}
+
+(values.profile ? profileOnly(values.profile) : main()).catch((err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
