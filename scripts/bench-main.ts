@@ -21,7 +21,7 @@ import { wrk } from "./bench-wrk.ts";
 const { values } = parseArgs({
   options: {
     smoke: { type: "boolean", default: false },
-    out: { type: "string", default: ".bench/results.json" },
+    out: { type: "string" },
     duration: { type: "string" },
     "no-memory": { type: "boolean", default: false },
     rounds: { type: "string" },
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     ...derive(cells, memory),
     elapsedS: (Date.now() - started) / 1000,
   };
-  const out = resolve(values.out!);
+  const out = resolve(values.out ?? ".bench/results.json");
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(markdown(results));
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
 async function profileOnly(workload: string): Promise<void> {
   const store = values.store;
   if (store !== "sqlite" && store !== "postgres") throw new Error(`--store must be sqlite or postgres, not "${store}"`);
-  const out = await profile(workload, store, values.duration ? Number(values.duration) : 10);
+  const out = await profile(workload, store, values.duration ? Number(values.duration) : 10, values.out);
   log(`profile written to ${out}`);
 }
 

@@ -1,16 +1,17 @@
 /**
  * `npm run bench -- --profile WORKLOAD [--store sqlite|postgres] [--duration S]`: Parallama under wrk
  * saturation with Bun's sampling profiler on (100 µs interval), the profile written as markdown
- * (`bun --cpu-prof-md`: self and total time per function) to .bench/profile-STORE-WORKLOAD.md.
+ * (`bun --cpu-prof-md`: self and total time per function) to .bench/profile-STORE-WORKLOAD.md
+ * or --out FILE.
  * The profile is of the JS thread: native frames (Bun's HTTP server and fetch) show as [native code].
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { startEmulatorProcess, startParallama, tempDir } from "./bench-targets.ts";
 import { WORKLOADS } from "./bench-workloads.ts";
 import { wrk } from "./bench-wrk.ts";
 
-export async function profile(workloadName: string, store: "sqlite" | "postgres", seconds: number): Promise<string> {
+export async function profile(workloadName: string, store: "sqlite" | "postgres", seconds: number, outFile?: string): Promise<string> {
   const workload = WORKLOADS.find((w) => w.name === workloadName);
   if (!workload) throw new Error(`--profile: unknown workload "${workloadName}" (${WORKLOADS.map((w) => w.name).join(", ")})`);
   const dir = tempDir("profile");
@@ -28,8 +29,8 @@ export async function profile(workloadName: string, store: "sqlite" | "postgres"
   }
   const written = readdirSync(dir).filter((f) => f.endsWith(".md"));
   if (written.length !== 1) throw new Error(`--profile: expected one profile in ${dir}, found ${written.length}`);
-  const out = resolve(`.bench/profile-${store}-${workload.name}.md`);
-  mkdirSync(resolve(".bench"), { recursive: true });
+  const out = resolve(outFile ?? `.bench/profile-${store}-${workload.name}.md`);
+  mkdirSync(dirname(out), { recursive: true });
   copyFileSync(join(dir, written[0]!), out);
   rmSync(dir, { recursive: true, force: true });
   return out;

@@ -57,3 +57,25 @@ describe("scripts/bench --smoke", () => {
     for (const t of results.targets) expect(isNumber(t.value), t.id).toBe(true);
   }, 240_000);
 });
+
+describe("scripts/bench --profile", () => {
+  const dir = tempDir("parallama-bench-profile-");
+  afterAll(() => dir.remove());
+
+  it("writes Bun's CPU profile of the gateway under load, naming Parallama's own functions", async () => {
+    const out = join(dir.path, "profile.md");
+    const proc = Bun.spawn(["sh", join(ROOT, "scripts/bench"), "--profile", "chat", "--duration", "1", "--out", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code, stderr).toBe(0);
+    const text = readFileSync(out, "utf8");
+    expect(text).toContain("## Hot Functions (Self Time)");
+    expect(text).toContain("src/server/gateway.ts");
+  });
+
+  it("refuses an unknown workload, naming it", async () => {
+    const proc = Bun.spawn(["sh", join(ROOT, "scripts/bench"), "--profile", "nope"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('unknown workload "nope"');
+  });
+});
