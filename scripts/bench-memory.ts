@@ -1,6 +1,6 @@
 /**
  * The memory run against one gateway: many concurrent slow streams, then many streams aborted by
- * their clients after the first chunk. RSS before, at peak and after; the emulator must have seen
+ * their clients after the first chunk. RSS before, at the peak of each phase and after; the emulator must have seen
  * every aborted request's upstream call aborted too.
  */
 import { rssMb } from "./bench-procs.ts";
@@ -16,6 +16,9 @@ export interface MemoryResult {
   /** Upstream requests the emulator saw aborted during the abort phase. */
   upstreamAborted: number;
   rssBeforeMb: number;
+  /** Highest RSS sampled (every 50 ms) while the concurrent streams were open. */
+  rssPeakConcurrentMb: number;
+  /** Highest RSS sampled over the whole run, the abort phase included. */
   rssPeakMb: number;
   /** RSS at the end of the concurrent phase (all streams open). */
   rssAtConcurrentMb: number;
@@ -74,6 +77,7 @@ export async function memoryRun(target: Target, emulator: EmulatorProcess, opts:
     await poller;
     rssAtConcurrentMb = rssMb(pid);
     await Promise.all(streams);
+    const rssPeakConcurrentMb = Math.max(peak, rssMb(pid));
 
     // Phase 2: streams aborted by the client once their first chunk arrived.
     const before = (await emulator.stats()).aborted;
@@ -110,6 +114,7 @@ export async function memoryRun(target: Target, emulator: EmulatorProcess, opts:
       abortedStreams: aborted,
       upstreamAborted,
       rssBeforeMb,
+      rssPeakConcurrentMb,
       rssPeakMb: Math.max(peak, rssMb(pid)),
       rssAtConcurrentMb,
       rssAfterMb: rssMb(pid),

@@ -104,7 +104,7 @@ export function derive(cells: Cell[], memory: Results["memory"]): Pick<Results, 
   }
   add("errors", "errors, every configuration and workload", cells.reduce((s, c) => s + c.errors, 0) + (memory?.errors ?? 0), 0, true);
   if (memory) {
-    add("rss.peak", `RSS at ${memory.concurrentStreams} concurrent streams (MB)`, memory.rssPeakMb, 150, true);
+    add("rss.peak", `peak RSS while ${memory.concurrentStreams} concurrent streams are open (MB)`, memory.rssPeakConcurrentMb, 150, true);
     add("rss.after", "RSS after the abort run / before", memory.rssAfterMb / Math.max(1e-9, memory.rssBeforeMb), 1.2, true);
     add("aborts", "client aborts not seen upstream", memory.abortedStreams - memory.upstreamAborted, 0, true);
   }
@@ -167,8 +167,8 @@ export function markdown(r: Results): string {
     const mm = r.memory;
     lines.push("", `### Memory run (${mm.config})`, "");
     lines.push(`${mm.concurrentStreams} concurrent slow streams (20 chunks, 100 ms apart; ${mm.peakUpstreamInFlight} in flight upstream at once, ${mm.completedStreams} completed), then ${mm.abortedStreams} streams aborted by their clients after the first chunk (${mm.upstreamAborted} seen aborted upstream).`, "");
-    lines.push("| RSS before | at all streams open | peak | after aborts | errors |", "|---:|---:|---:|---:|---:|");
-    lines.push(`| ${f0(mm.rssBeforeMb)} MB | ${f0(mm.rssAtConcurrentMb)} MB | ${f0(mm.rssPeakMb)} MB | ${f0(mm.rssAfterMb)} MB | ${mm.errors} |`);
+    lines.push("| RSS before | at all streams open | peak while open | peak over the whole run (aborts included) | after aborts | errors |", "|---:|---:|---:|---:|---:|---:|");
+    lines.push(`| ${f0(mm.rssBeforeMb)} MB | ${f0(mm.rssAtConcurrentMb)} MB | ${f0(mm.rssPeakConcurrentMb)} MB | ${f0(mm.rssPeakMb)} MB | ${f0(mm.rssAfterMb)} MB | ${mm.errors} |`);
   }
   const pg = r.cells.find((c) => c.config === "parallama-postgres" && c.workload === "chat");
   lines.push("", "### Limiter cost per request (admit + finish, in process)", "", "| driver | one at a time (µs) | 64 in flight (µs each) |", "|---|---:|---:|");

@@ -49,7 +49,7 @@ describe("scripts/bench --smoke", () => {
       }
     }
     const m = results.memory;
-    for (const key of ["rssBeforeMb", "rssPeakMb", "rssAtConcurrentMb", "rssAfterMb"]) expect(isNumber(m[key]), key).toBe(true);
+    for (const key of ["rssBeforeMb", "rssPeakConcurrentMb", "rssPeakMb", "rssAtConcurrentMb", "rssAfterMb"]) expect(isNumber(m[key]), key).toBe(true);
     expect(m.errors).toBe(0);
     expect(m.completedStreams).toBe(m.concurrentStreams);
     expect(m.upstreamAborted).toBe(m.abortedStreams);
