@@ -67,31 +67,9 @@ export class Metrics {
       perUser ? ["model", "direction", "user"] : ["model", "direction"],
       this.registry,
     );
-    const inFlight = () => this.inFlightNow;
-    new Gauge({
-      name: "parallama_in_flight_requests",
-      help: "Requests being proxied now.",
-      registers: [this.registry],
-      collect() {
-        this.set(inFlight());
-      },
-    });
-    new Gauge({
-      name: "parallama_usage_queue_depth",
-      help: "Usage rows waiting to be written to the store.",
-      registers: [this.registry],
-      collect() {
-        this.set(usage.queueDepth());
-      },
-    });
-    new Gauge({
-      name: "parallama_usage_spill_bytes",
-      help: "Bytes of usage rows spilled to disk while the store was unreachable.",
-      registers: [this.registry],
-      collect() {
-        this.set(usage.spillBytes());
-      },
-    });
+    sampledGauge(this.registry, "parallama_in_flight_requests", "Requests being proxied now.", () => this.inFlightNow);
+    sampledGauge(this.registry, "parallama_usage_queue_depth", "Usage rows waiting to be written to the store.", () => usage.queueDepth());
+    sampledGauge(this.registry, "parallama_usage_spill_bytes", "Bytes of usage rows spilled to disk while the store was unreachable.", () => usage.spillBytes());
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -127,4 +105,16 @@ export class Metrics {
     if (input > 0) this.tokens.inc(this.perUser ? [model, "input", user] : [model, "input"], input);
     if (output > 0) this.tokens.inc(this.perUser ? [model, "output", user] : [model, "output"], output);
   }
+}
+
+/** A gauge whose value is read when /metrics is scraped, so nothing is updated per request. */
+function sampledGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }
