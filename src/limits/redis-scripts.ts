@@ -45,8 +45,11 @@ end
  * Admits a batch of requests of one user, in order, each all-or-nothing as if called alone.
  * ARGV: now, slot ttl ms, the four window limits, the concurrency limit (-1: none), then one
  * slot id per request ("" when no concurrency limit).
- * Reply: per request {failed (0, or the refusing KINDS index + 1), now, in flight, then i, p, c
- * per window}, the state right after that request's own admission.
+ * Reply: now, then i, p, c per window as read before the batch (ADMIT_HEAD_SIZE values), then per
+ * request {failed (0, or the refusing KINDS index + 1), in flight after it}. Each admission adds
+ * one to the current bucket of every limited request window and changes nothing else, so the
+ * state right after each request follows from the head and the admissions before it: the reply
+ * grows by two numbers a request instead of fifteen.
  */
 export const ADMIT = `${PRELUDE}
 local TOKENS = {${WINDOWS.map((w) => String(w.tokens)).join(", ")}}
@@ -75,7 +78,10 @@ if limit[5] >= 0 then
   inflight = redis.call('ZCARD', KEYS[5])
 end
 
-local reply = {}
+local reply = {now}
+for w = 1, 4 do
+  for k = 1, 3 do reply[#reply + 1] = b[w][k] end
+end
 local admitted = 0
 for n = 8, #ARGV do
   local failed = 0
@@ -99,11 +105,7 @@ for n = 8, #ARGV do
     end
   end
   reply[#reply + 1] = failed
-  reply[#reply + 1] = now
   reply[#reply + 1] = inflight
-  for w = 1, 4 do
-    for k = 1, 3 do reply[#reply + 1] = b[w][k] end
-  end
 end
 
 if admitted > 0 then
@@ -115,8 +117,8 @@ end
 return reply
 `;
 
-/** Values per admission in ADMIT's reply. */
-export const ADMIT_REPLY_SIZE = 3 + 3 * WINDOWS.length;
+/** Values before the per-request pairs in ADMIT's reply: now, then i, p, c per window. */
+export const ADMIT_HEAD_SIZE = 1 + 3 * WINDOWS.length;
 
 /**
  * Settles a batch of finished requests of one user.

@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import type { Limits } from "../store/store.ts";
 import { type Admission, type LimitState, type Limiter, LimiterUnavailable, SLOT_TTL_MS } from "./limiter.ts";
 import { noLimitsState, refusal, stateFrom } from "./outcome.ts";
-import { ADMIT, ADMIT_REPLY_SIZE, FINISH, STATE } from "./redis-scripts.ts";
+import { ADMIT, ADMIT_HEAD_SIZE, FINISH, STATE } from "./redis-scripts.ts";
 import type { Buckets } from "./sliding.ts";
 import { TurnBatcher } from "./turn-batch.ts";
 import { WINDOWS, noTokenLimits, unlimited } from "./windows.ts";
@@ -27,6 +27,14 @@ export interface RedisLimiterOptions {
 }
 
 type Arg = string | number;
+/** One request's answer from an ADMIT batch: the state right after its own admission. */
+interface Admitted {
+  failed: number;
+  at: number;
+  inFlight: number;
+  buckets: Buckets[];
+}
+
 interface Scripts {
   limiterAdmit(...args: Arg[]): Promise<number[]>;
   limiterFinish(...args: Arg[]): Promise<number>;
@@ -46,7 +54,7 @@ export class RedisLimiter implements Limiter {
   private readonly instance = randomUUID();
   private nextSlot = 0;
   private lastError: Error | null = null;
-  private readonly admissions: TurnBatcher<string, number[]>;
+  private readonly admissions: TurnBatcher<string, Admitted>;
   private readonly settlements: TurnBatcher<[slot: string, tokens: number], void>;
 
   constructor(options: RedisLimiterOptions) {
@@ -76,9 +84,8 @@ export class RedisLimiter implements Limiter {
   async admit(userId: string, limits: Limits, now?: number): Promise<Admission> {
     if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
     const slot = limits.concurrency === null ? "" : `${this.instance}:${++this.nextSlot}`;
-    const r = await this.call(() => this.admissions.add(batchKey(userId, now, limitArgs(limits)), slot));
-    const [failed, at, inFlight] = r as [number, number, number];
-    const state = stateFrom(limits, at, bucketsFrom(r, 3), inFlight);
+    const { failed, at, inFlight, buckets } = await this.call(() => this.admissions.add(batchKey(userId, now, limitArgs(limits)), slot));
+    const state = stateFrom(limits, at, buckets, inFlight);
     return failed === 0 ? { ok: true, slot, state } : refusal(failed - 1, state);
   }
 
@@ -90,10 +97,20 @@ export class RedisLimiter implements Limiter {
   }
 
   /** One ADMIT call for a batch; the key carries the user, the clock argument and the limits. */
-  private async admitBatch(key: string, slots: string[]): Promise<number[][]> {
+  private async admitBatch(key: string, slots: string[]): Promise<Admitted[]> {
     const [userId, now, ...limits] = key.split(" ");
     const r = await this.scripts.limiterAdmit(...this.keys(userId!), now!, this.slotTtlMs, ...limits, ...slots);
-    return slots.map((_, n) => r.slice(n * ADMIT_REPLY_SIZE, (n + 1) * ADMIT_REPLY_SIZE));
+    const at = r[0]!;
+    const before = bucketsFrom(r, 1);
+    // Each admission adds one to the current bucket of every limited request window (ADMIT's reply).
+    const counted = WINDOWS.map((w, i) => !w.tokens && Number(limits[i]) >= 0);
+    let admitted = 0;
+    return slots.map((_, n) => {
+      const failed = r[ADMIT_HEAD_SIZE + 2 * n]!;
+      if (failed === 0) admitted++;
+      const buckets = admitted === 0 ? before : before.map((b, i) => (counted[i] ? { ...b, cur: b.cur + admitted } : b));
+      return { failed, at, inFlight: r[ADMIT_HEAD_SIZE + 2 * n + 1]!, buckets };
+    });
   }
 
   private async finishBatch(key: string, entries: [string, number][]): Promise<void[]> {

@@ -77,6 +77,19 @@ export function limiterContract(name: string, make: () => Promise<LimiterUnderTe
       expect(state.windows.find((w) => w.name === "tokens_hourly")?.used).toBe(21);
     });
 
+    it("reports to each of concurrent admissions the state right after its own", async () => {
+      const id = user();
+      const l = limits({ requestsHourly: 5, requestsDaily: 100, tokensHourly: 1000 });
+      const results = await Promise.all(Array.from({ length: 8 }, () => limiter.admit(id, l, T0)));
+      const remaining = (r: Admission, name: string) => r.state.windows.find((w) => w.name === name)!.remaining;
+      const passed = results.filter((r) => r.ok);
+      expect(passed.map((r) => remaining(r, "requests_hourly")).sort()).toEqual([0, 1, 2, 3, 4]);
+      expect(passed.map((r) => remaining(r, "requests_daily")).sort()).toEqual([95, 96, 97, 98, 99]);
+      for (const r of results.filter((r) => !r.ok)) {
+        expect([remaining(r, "requests_hourly"), remaining(r, "requests_daily"), remaining(r, "tokens_hourly")]).toEqual([0, 95, 1000]);
+      }
+    });
+
     it("charges all request windows or none", async () => {
       const id = user();
       const l = limits({ requestsHourly: 10, requestsDaily: 3 });
