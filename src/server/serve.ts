@@ -21,7 +21,7 @@ import { RequestLog } from "./request-log.ts";
 export async function serve(config: Config): Promise<void> {
   const sink = createLogSink(config.logging);
   const { logger } = sink;
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { background: { onError: (err) => logger.warn({ err: err.message }, "store background work failed") } });
   const applied = await store.migrate();
   if (applied.length > 0) logger.info({ applied }, "applied migrations");
   const admin = await ensureFirstAdmin(store);

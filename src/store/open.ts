@@ -7,18 +7,23 @@ import { openSqliteStore } from "./sqlite.ts";
 import { StoreError, type Store } from "./store.ts";
 import { reason } from "./errors.ts";
 
+export interface OpenOptions {
+  /** The gateway's store: work a driver can move off the event loop runs in the background; failures of it are reported here. */
+  background?: { onError(err: Error): void };
+}
+
 /**
  * Opens the configured store and checks that it answers, so an unreachable database is one
  * StoreError("unavailable") here rather than a failure on the first request. Does not migrate.
  */
-export async function openStore(database: Config["database"]): Promise<Store> {
+export async function openStore(database: Config["database"], options: OpenOptions = {}): Promise<Store> {
   if (database.driver === "sqlite") {
     try {
       mkdirSync(dirname(database.path), { recursive: true });
     } catch (error) {
       throw new StoreError("unavailable", `cannot create the directory for SQLite database ${database.path}: ${reason(error)}`);
     }
-    return openSqliteStore(database.path);
+    return openSqliteStore(database.path, { backgroundCheckpoints: options.background });
   }
   const store = openPostgresStore(database.url, database.poolSize);
   try {

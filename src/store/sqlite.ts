@@ -22,6 +22,7 @@ import {
   type UsageRecord,
   type User,
 } from "./store.ts";
+import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import * as rows from "./sqlite-rows.ts";
 import * as writes from "./sqlite-writes.ts";
 
@@ -34,8 +35,13 @@ const dialect: ReportDialect = {
   hour: (column) => `strftime('%Y-%m-%dT%H:00:00.000Z', ${column} / 1000, 'unixepoch')`,
 };
 
+export interface SqliteOptions {
+  /** Set for the gateway: WAL checkpoints run on a worker thread (sqlite-checkpointer.ts); its failures are reported here. */
+  backgroundCheckpoints?: { onError(err: Error): void };
+}
+
 /** Opens (creating when absent) the database file; the parent directory must exist. */
-export function openSqliteStore(path: string): Store {
+export function openSqliteStore(path: string, options: SqliteOptions = {}): Store {
   let db: Database;
   try {
     db = new Database(path, { create: true, readwrite: true });
@@ -46,7 +52,8 @@ export function openSqliteStore(path: string): Store {
   } catch (error) {
     throw new StoreError("unavailable", `cannot open SQLite database ${path}: ${reason(error)}`);
   }
-  return new SqliteStore(db, path);
+  const checkpointer = options.backgroundCheckpoints ? new SqliteCheckpointer(db, path, options.backgroundCheckpoints.onError) : null;
+  return new SqliteStore(db, path, checkpointer);
 }
 
 class SqliteStore implements Store {
@@ -55,6 +62,7 @@ class SqliteStore implements Store {
   constructor(
     private readonly db: Database,
     private readonly path: string,
+    private readonly checkpointer: SqliteCheckpointer | null,
   ) {}
 
   async migrate(): Promise<string[]> {
@@ -77,6 +85,7 @@ class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     this.db.close();
   }
 
@@ -150,6 +159,7 @@ class SqliteStore implements Store {
 
   async touchKeys(lastUsed: Map<string, Date>): Promise<void> {
     const touch = this.db.query("UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ?");
+    await this.checkpointer?.idle();
     this.write(() => {
       for (const [keyId, at] of lastUsed) touch.run(at.getTime(), keyId);
     });
@@ -211,10 +221,12 @@ class SqliteStore implements Store {
 
   async insertUsage(batch: UsageRecord[]): Promise<void> {
     if (batch.length === 0) return;
+    await this.checkpointer?.idle();
     this.write(() => {
       for (const row of batch) writes.insertUsageRow(this.db, row);
       for (const rollup of rollupsOf(batch)) writes.addRollup(this.db, rollup);
     }, { duplicate: "a usage row with this id is already recorded" });
+    this.checkpointer?.wrote(batch.length);
   }
 
   async report(query: ReportQuery): Promise<ReportRow[]> {
@@ -224,7 +236,10 @@ class SqliteStore implements Store {
   }
 
   async pruneUsage(before: Date): Promise<number> {
-    return this.write(() => this.db.query("DELETE FROM usage_logs WHERE timestamp < ?").run(before.getTime()).changes);
+    await this.checkpointer?.idle();
+    const pruned = this.write(() => this.db.query("DELETE FROM usage_logs WHERE timestamp < ?").run(before.getTime()).changes);
+    this.checkpointer?.wrote(pruned);
+    return pruned;
   }
 
   async dump(): Promise<Dump> {
