@@ -72,6 +72,9 @@ describe.each(DRIVERS)("streaming and failures (%s)", (driver) => {
 
   it("finishes every in-flight stream on SIGTERM and writes every usage row", async () => {
     const gw = await world.another();
+    // Counted before the streams start: counting takes longer than a stream (a CLI run), so done
+    // while they run, it could already include them.
+    const before = (await world.report(["--by", "user", "--user", "kim"]))[0]!.requests;
     const streams = Array.from({ length: 8 }, () =>
       fetch(`${gw.url}/api/chat`, {
         method: "POST",
@@ -80,7 +83,6 @@ describe.each(DRIVERS)("streaming and failures (%s)", (driver) => {
       }).then((r) => r.text()),
     );
     await waitFor("8 calls in flight upstream", () => world.emulator.inFlight >= 8, 5000);
-    const before = (await world.report(["--by", "user", "--user", "kim"]))[0]!.requests;
     gw.proc.kill("SIGTERM");
     const bodies = await Promise.all(streams);
     for (const body of bodies) expect(body.trim().split("\n").at(-1)).toContain('"done":true');
