@@ -46,8 +46,7 @@ describe("SqliteCheckpointer", () => {
     })();
     expect(statSync(path).size).toBe(before);
     checkpointer.wrote(4096);
-    expect(checkpointer.idle()).not.toBeNull();
-    await checkpointer.idle();
+    await checkpointer.beforeWrite();
     expect(statSync(path).size).toBeGreaterThan(4_000_000);
     expect(statSync(`${path}-wal`).size).toBe(0);
     await checkpointer.stop();

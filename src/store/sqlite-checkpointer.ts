@@ -84,9 +84,17 @@ export class SqliteCheckpointer {
     this.worker.postMessage({ path, busyMs: CHECKPOINT_BUSY_MS });
   }
 
-  /** Before a write: the checkpoint in progress, if any, to wait for (bounded by MAX_WAIT_MS). */
-  idle(): Promise<void> | null {
-    return this.running && Promise.race([this.running, Bun.sleep(MAX_WAIT_MS)]);
+  /**
+   * Before a write: waits, off the event loop, while a checkpoint holds the write lock (at most
+   * MAX_WAIT_MS in all). It loops because another write that waited too may have started the next one.
+   */
+  async beforeWrite(): Promise<void> {
+    const deadline = performance.now() + MAX_WAIT_MS;
+    while (this.running) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      await Promise.race([this.running, Bun.sleep(left)]);
+    }
   }
 
   /** After a committed write of `rows` rows: starts a checkpoint when one is due. */

@@ -159,7 +159,7 @@ class SqliteStore implements Store {
 
   async touchKeys(lastUsed: Map<string, Date>): Promise<void> {
     const touch = this.db.query("UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE key_id = ?");
-    await this.checkpointer?.idle();
+    await this.checkpointer?.beforeWrite();
     this.write(() => {
       for (const [keyId, at] of lastUsed) touch.run(at.getTime(), keyId);
     });
@@ -221,7 +221,7 @@ class SqliteStore implements Store {
 
   async insertUsage(batch: UsageRecord[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.checkpointer?.idle();
+    await this.checkpointer?.beforeWrite();
     this.write(() => {
       for (const row of batch) writes.insertUsageRow(this.db, row);
       for (const rollup of rollupsOf(batch)) writes.addRollup(this.db, rollup);
@@ -236,7 +236,7 @@ class SqliteStore implements Store {
   }
 
   async pruneUsage(before: Date): Promise<number> {
-    await this.checkpointer?.idle();
+    await this.checkpointer?.beforeWrite();
     const pruned = this.write(() => this.db.query("DELETE FROM usage_logs WHERE timestamp < ?").run(before.getTime()).changes);
     this.checkpointer?.wrote(pruned);
     return pruned;
