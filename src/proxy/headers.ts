@@ -1,6 +1,6 @@
 /** Header rules for a transparent proxy: drop hop-by-hop headers both ways and the client's credentials upstream. */
 
-const HOP_BY_HOP = [
+export const HOP_BY_HOP = [
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -13,7 +13,7 @@ const HOP_BY_HOP = [
 ];
 
 /** Never forwarded upstream: the gateway's credentials, and what fetch sets itself (Host, length, encoding). */
-const NOT_UPSTREAM = [...HOP_BY_HOP, "host", "content-length", "authorization", "x-api-key", "accept-encoding"];
+export const NOT_UPSTREAM = [...HOP_BY_HOP, "host", "content-length", "authorization", "x-api-key", "accept-encoding"];
 const NOT_DOWNSTREAM = [...HOP_BY_HOP, "content-encoding"];
 
 function connectionListed(headers: Headers): string[] {

@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { handedOverPeer } from "../front/handover.ts";
 import type { KeyVerifier, VerifyFailure } from "../keys/verifier.ts";
 import type { Principal } from "../store/store.ts";
 import { type ErrorCode, GatewayError } from "./errors.ts";
@@ -8,7 +9,7 @@ import type { RejectionReason } from "./metrics.ts";
  * The presented key: `Authorization: Bearer KEY`, `X-API-Key: KEY`, or HTTP Basic with the key as
  * password (for tools that only take a URL). null when the request carries none.
  */
-function presentedKey(headers: Headers): string | null {
+function presentedKey(headers: HeaderReader): string | null {
   const apiKey = headers.get("x-api-key");
   if (apiKey) return apiKey.trim();
   const auth = headers.get("authorization");
@@ -23,6 +24,11 @@ function presentedKey(headers: Headers): string | null {
     return colon >= 0 ? decoded.slice(colon + 1) : decoded;
   }
   return "";
+}
+
+/** Request headers as both the fetch Request and the front's own parser hold them. */
+export interface HeaderReader {
+  get(name: string): string | null;
 }
 
 const FAILURES: Record<VerifyFailure, { code: ErrorCode; reason: RejectionReason; message: string }> = {
@@ -44,13 +50,18 @@ export class AuthError extends GatewayError {
   }
 }
 
-/** The client's address as the socket reports it (used only to throttle failed attempts and to spot loopback). */
+/**
+ * The client's address as the socket reports it (used only to throttle failed attempts and to spot
+ * loopback); for a connection the front handed over, the address of the client behind it.
+ */
 export function clientAddress(server: Server<unknown> | null, request: Request): string {
-  return server?.requestIP(request)?.address ?? "unknown";
+  const peer = server?.requestIP(request);
+  if (!peer) return "unknown";
+  return handedOverPeer(peer.port) ?? peer.address;
 }
 
 /** Resolves the request's principal or throws AuthError saying which check failed (never echoing the key). */
-export async function authenticate(verifier: KeyVerifier, headers: Headers, address: () => string): Promise<Principal> {
+export async function authenticate(verifier: KeyVerifier, headers: HeaderReader, address: () => string): Promise<Principal> {
   const key = presentedKey(headers);
   if (key == null) {
     throw new AuthError("auth_missing", "missing API key: send Authorization: Bearer <key>, X-API-Key, or HTTP Basic with the key as password", "auth_missing");

@@ -7,16 +7,14 @@ import type { KeyVerifier } from "../keys/verifier.ts";
 import { downstreamHeaders, upstreamHeaders } from "../proxy/headers.ts";
 import { createMeter, meterKind } from "../proxy/meter.ts";
 import { relayBody, type RelayEnd } from "../proxy/relay.ts";
-import { parseJsonObject } from "../proxy/request-body.ts";
-import type { Principal } from "../store/store.ts";
-import { AuthError, authenticate, clientAddress } from "./auth.ts";
+import { clientAddress } from "./auth.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
-import type { LimitGate, Ticket } from "./limit-gate.ts";
+import { admit, type Admitted, type Counts, completion, type Exchange, filteredListing, LISTINGS, newExchange, refuse, statusOf, ZERO } from "./exchange.ts";
+import type { LimitGate } from "./limit-gate.ts";
 import type { Logger } from "./logger.ts";
-import type { Metrics, RejectionReason } from "./metrics.ts";
-import { checkPolicy, filterModelListing, PolicyError, type Route, routeOf } from "./policy.ts";
-import { type PreparedRequest, readRequest } from "./prepared-request.ts";
-import type { Completion, RequestLog } from "./request-log.ts";
+import type { Metrics } from "./metrics.ts";
+import { readRequest } from "./prepared-request.ts";
+import type { RequestLog } from "./request-log.ts";
 
 export interface GatewayDeps {
   upstreamUrl: string;
@@ -32,63 +30,21 @@ export type GatewayHandler = (request: Request, server: Server<unknown>, request
 
 /** Responses up to this size with a Content-Length are read whole; larger or unsized ones stream. */
 const SMALL_BODY = 1024 * 1024;
-const LISTINGS = new Set(["/api/tags", "/api/ps", "/v1/models"]);
-
-type Counts = { promptTokens: number; completionTokens: number };
-const ZERO: Counts = { promptTokens: 0, completionTokens: 0 };
-
-/** One request's facts as the path learns them; `complete` records it exactly once. */
-interface Exchange {
-  requestId: string;
-  started: number;
-  method: string;
-  path: string;
-  search: string;
-  route: Route;
-  principal: Principal | null;
-  model: string | null;
-  /** Time spent waiting on the upstream: from sending until its body was read to the end. */
-  upstreamMs: number;
-}
-
-interface Admitted {
-  principal: Principal;
-  prepared: PreparedRequest;
-  ticket: Ticket;
-}
 
 export function createGateway(deps: GatewayDeps): GatewayHandler {
-  const { verifier, gate, metrics } = deps;
+  const { gate, metrics } = deps;
 
   return async function handle(request, server, requestId) {
     const url = new URL(request.url);
-    const x: Exchange = { requestId, started: performance.now(), method: request.method, path: url.pathname, search: url.search, route: routeOf(request.method, url.pathname), principal: null, model: null, upstreamMs: 0 };
+    const x = newExchange(requestId, request.method, url.pathname, url.search);
     let admitted: Admitted;
     try {
-      admitted = await admit(x, request, server);
+      admitted = await admit(deps, x, request.headers, () => clientAddress(server, request), (principal) => readRequest(request, x.path, x.route, principal, deps.maxBodyBytes));
     } catch (err) {
-      return refuse(err, x);
+      return refuse(deps, err, x);
     }
     return forward(x, request, server, admitted);
   };
-
-  async function admit(x: Exchange, request: Request, server: Server<unknown>): Promise<Admitted> {
-    const principal = await authenticate(verifier, request.headers, () => clientAddress(server, request));
-    x.principal = principal;
-    const prepared = await readRequest(request, x.path, x.route, principal, deps.maxBodyBytes);
-    x.model = prepared.facts.model;
-    checkPolicy(principal, x.route, x.method, x.path, prepared.facts);
-    const ticket = await gate.admit(principal);
-    return { principal, prepared, ticket };
-  }
-
-  function refuse(err: unknown, x: Exchange): Response {
-    if (!(err instanceof GatewayError)) throw err;
-    const reason: RejectionReason | null = err instanceof AuthError || err instanceof PolicyError ? err.reason : err.code === "body_too_large" ? "body_too_large" : null;
-    if (reason) metrics.rejections.inc({ reason });
-    deps.requestLog.complete(completion(x, err.status, ZERO, "refused"));
-    return errorResponse(err, x.path, x.requestId);
-  }
 
   async function forward(x: Exchange, request: Request, server: Server<unknown>, { principal, prepared, ticket }: Admitted): Promise<Response> {
     metrics.proxyStarted();
@@ -154,31 +110,4 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
     });
     return new Response(relayed, { status: upstream.status, headers: downstreamHeaders(upstream.headers, own, prepared.stripUsage) });
   }
-}
-
-function filteredListing(endpoint: string, bytes: Uint8Array, allowlist: readonly string[]): Uint8Array {
-  const listing = parseJsonObject(bytes);
-  return listing ? Buffer.from(JSON.stringify(filterModelListing(endpoint, listing, allowlist))) : bytes;
-}
-
-/** A mid-stream `{"error": ...}` keeps HTTP 200 for the client but is a failed request in usage. */
-function statusOf(upstreamStatus: number, midStreamError: string | null): number {
-  return midStreamError && upstreamStatus < 400 ? 500 : upstreamStatus;
-}
-
-function completion(x: Exchange, status: number, counts: Counts, end: Completion["end"]): Completion {
-  return {
-    principal: x.principal,
-    endpoint: x.route.endpoint,
-    model: x.model,
-    method: x.method,
-    path: x.path,
-    requestId: x.requestId,
-    durationMs: performance.now() - x.started,
-    upstreamMs: x.upstreamMs,
-    status,
-    promptTokens: counts.promptTokens,
-    completionTokens: counts.completionTokens,
-    end,
-  };
 }

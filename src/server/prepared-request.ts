@@ -18,14 +18,28 @@ const NO_FACTS: RequestFacts = { model: null, unloads: false };
 /** Reads what policy and metering need from the body; blob uploads by admins stream through unread. */
 export async function readRequest(request: Request, path: string, route: Route, principal: Principal, maxBodyBytes: number): Promise<PreparedRequest> {
   const method = request.method;
-  if (method === "GET" || method === "HEAD") {
-    const model = route.endpoint === "/v1/models/:model" ? decodeURIComponent(path.slice("/v1/models/".length)) : null;
-    return { body: null, facts: { model, unloads: false }, stripUsage: false, stream: false };
-  }
-  if (route.endpoint === "/api/blobs/:digest" && principal.user.role === "admin") {
-    return { body: request.body, facts: NO_FACTS, stripUsage: false, stream: false };
-  }
-  const bytes = await readBodyLimited(request, maxBodyBytes);
+  if (method === "GET" || method === "HEAD") return bodiless(path, route);
+  if (isAdminUpload(route, principal)) return { body: request.body, facts: NO_FACTS, stripUsage: false, stream: false };
+  return prepareBody(route, await readBodyLimited(request, maxBodyBytes));
+}
+
+/** readRequest for a body the front has already read whole (within server.max_body_size). */
+export function prepareRequestBytes(method: string, path: string, route: Route, principal: Principal, bytes: Uint8Array): PreparedRequest {
+  if (method === "GET" || method === "HEAD") return bodiless(path, route);
+  if (isAdminUpload(route, principal)) return { body: bytes, facts: NO_FACTS, stripUsage: false, stream: false };
+  return prepareBody(route, bytes);
+}
+
+function bodiless(path: string, route: Route): PreparedRequest {
+  const model = route.endpoint === "/v1/models/:model" ? decodeURIComponent(path.slice("/v1/models/".length)) : null;
+  return { body: null, facts: { model, unloads: false }, stripUsage: false, stream: false };
+}
+
+function isAdminUpload(route: Route, principal: Principal): boolean {
+  return route.endpoint === "/api/blobs/:digest" && principal.user.role === "admin";
+}
+
+function prepareBody(route: Route, bytes: Uint8Array): PreparedRequest {
   const json = parseJsonObject(bytes);
   if (!json) return { body: bytes, facts: NO_FACTS, stripUsage: false, stream: false };
   const prepared = prepareRequest(route.endpoint, json);

@@ -11,6 +11,8 @@ import { openLimiter } from "../limits/open.ts";
 import { openStore } from "../store/open.ts";
 import { startRetention } from "../usage/retention.ts";
 import { UsageRecorder } from "../usage/recorder.ts";
+import { Front } from "../front/front.ts";
+import { UpstreamPool } from "../front/upstream-pool.ts";
 import { buildApp, metricsResponse } from "./app.ts";
 import { ensureFirstAdmin, firstRunBanner } from "./first-run.ts";
 import { LimitGate } from "./limit-gate.ts";
@@ -55,22 +57,27 @@ export async function serve(config: Config): Promise<void> {
     metricsOnMain: config.metrics.enabled && config.metrics.listen == null,
     isDraining: () => draining,
   });
+  // Bun's HTTP server takes what the front hands over; only the front connects to it.
   app.listen({
-    hostname: config.server.host,
-    port: config.server.port,
+    hostname: "127.0.0.1",
+    port: 0,
     // Blob uploads by admins can be model-sized; everyone else is held to server.max_body_size by the gateway.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 255,
-    ...(config.server.tls ? { tls: { cert: Bun.file(config.server.tls.cert), key: Bun.file(config.server.tls.key) } } : {}),
   });
   const server = app.server as Server<unknown>;
+  const pool = new UpstreamPool(new URL(config.ollama.url));
+  const front = new Front(
+    { verifier, gate, metrics, requestLog, logger, pool, upstreamUrl: config.ollama.url, upstreamHost: new URL(config.ollama.url).host },
+    { host: config.server.host, port: config.server.port, tls: config.server.tls ?? null, internalPort: server.port!, maxBodyBytes: config.server.maxBodyBytes },
+  );
   const metricsServer = startMetricsServer(config, metrics);
   const scheme = config.server.tls ? "https" : "http";
   logger.info(
-    { url: `${scheme}://${config.server.host}:${server.port}`, store: store.driver, limiter: limiter.driver, upstream: config.ollama.url, config: config.source, dataDir: config.dataDir },
+    { url: `${scheme}://${config.server.host}:${front.port}`, store: store.driver, limiter: limiter.driver, upstream: config.ollama.url, config: config.source, dataDir: config.dataDir },
     "parallama listening",
   );
-  process.stderr.write(`parallama: listening on ${scheme}://${config.server.host}:${server.port} (store ${store.driver}, limiter ${limiter.driver}, upstream ${config.ollama.url}, data ${config.dataDir})\n`);
+  process.stderr.write(`parallama: listening on ${scheme}://${config.server.host}:${front.port} (store ${store.driver}, limiter ${limiter.driver}, upstream ${config.ollama.url}, data ${config.dataDir})\n`);
 
   process.on("SIGHUP", () => {
     sink.reopen();
@@ -81,7 +88,8 @@ export async function serve(config: Config): Promise<void> {
     if (draining) return;
     draining = true;
     logger.info({ signal }, "draining: no new connections; waiting for in-flight requests");
-    const finished = await drain(server, metrics, config.server.shutdownTimeoutMs);
+    const finished = await drain(front, server, metrics, config.server.shutdownTimeoutMs);
+    pool.close();
     if (!finished) logger.warn({ timeoutMs: config.server.shutdownTimeoutMs }, "shutdown timeout: closing remaining connections");
     metricsServer?.stop(true);
     stopRetention();
@@ -97,15 +105,18 @@ export async function serve(config: Config): Promise<void> {
 }
 
 /** Stops accepting, then waits for in-flight requests up to the timeout; true when all finished. */
-async function drain(server: Server<unknown>, metrics: Metrics, timeoutMs: number): Promise<boolean> {
+async function drain(front: Front, server: Server<unknown>, metrics: Metrics, timeoutMs: number): Promise<boolean> {
+  front.drain();
   void server.stop(false);
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (metrics.inFlightCount === 0 && server.pendingRequests === 0) return true;
-    await Bun.sleep(25);
+  let finished = false;
+  while (!finished && Date.now() < deadline) {
+    finished = front.busy === 0 && metrics.inFlightCount === 0 && server.pendingRequests === 0;
+    if (!finished) await Bun.sleep(25);
   }
+  front.closeAll();
   await server.stop(true);
-  return false;
+  return finished;
 }
 
 function startMetricsServer(config: Config, metrics: Metrics): Server<unknown> | null {
