@@ -16,7 +16,7 @@ import type { LimitGate } from "./limit-gate.ts";
 import type { Metrics } from "./metrics.ts";
 import { readiness, type ReadinessDeps } from "./readiness.ts";
 import { describeQuota } from "./quota.ts";
-import { nextRequestId } from "./request-id.ts";
+import { nextRequestId, requestUrl } from "./request-id.ts";
 
 export interface AppDeps extends GatewayDeps, ReadinessDeps {
   gate: LimitGate;
@@ -57,7 +57,7 @@ export function buildApp(deps: AppDeps) {
       "/*",
       async ({ request, server }) => {
         const id = nextRequestId();
-        if (deps.isDraining()) return errorResponse(new GatewayError("shutting_down", "gateway is shutting down; retry on another instance"), new URL(request.url).pathname, id);
+        if (deps.isDraining()) return errorResponse(new GatewayError("shutting_down", "gateway is shutting down; retry on another instance"), requestUrl(request).pathname, id);
         return isLiveness(request) ? liveness(deps.upstreamUrl, request, id) : gateway(request, server!, id);
       },
       { parse: "none" },
@@ -68,7 +68,7 @@ export function buildApp(deps: AppDeps) {
     try {
       return await fn(await authenticate(deps.verifier, request.headers, () => clientAddress(server, request)));
     } catch (err) {
-      if (err instanceof GatewayError) return errorResponse(err, new URL(request.url).pathname, id);
+      if (err instanceof GatewayError) return errorResponse(err, requestUrl(request).pathname, id);
       throw err;
     }
   }

@@ -14,6 +14,7 @@ import type { LimitGate } from "./limit-gate.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { readRequest } from "./prepared-request.ts";
+import { requestUrl } from "./request-id.ts";
 import type { RequestLog } from "./request-log.ts";
 
 export interface GatewayDeps {
@@ -35,7 +36,7 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
   const { gate, metrics } = deps;
 
   return async function handle(request, server, requestId) {
-    const url = new URL(request.url);
+    const url = requestUrl(request);
     const x = newExchange(requestId, request.method, url.pathname, url.search);
     let admitted: Admitted;
     try {

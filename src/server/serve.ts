@@ -19,6 +19,7 @@ import { LimitGate } from "./limit-gate.ts";
 import { createLogSink } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { RequestLog } from "./request-log.ts";
+import { requestUrl } from "./request-id.ts";
 
 export async function serve(config: Config): Promise<void> {
   const sink = createLogSink(config.logging);
@@ -124,6 +125,6 @@ function startMetricsServer(config: Config, metrics: Metrics): Server<unknown> |
   return Bun.serve({
     hostname: config.metrics.listen.host,
     port: config.metrics.listen.port,
-    fetch: (request) => (new URL(request.url).pathname === "/metrics" ? metricsResponse(metrics) : new Response("not found\n", { status: 404 })),
+    fetch: (request) => (requestUrl(request).pathname === "/metrics" ? metricsResponse(metrics) : new Response("not found\n", { status: 404 })),
   });
 }
