@@ -18,6 +18,8 @@ export function registerServeCommand(cli: CAC): void {
         if (!/^\d+$/.test(port) || Number(port) > 65535) throw new UsageError(`--port: ${quote(port)} is not a port (0-65535)`);
         config.server.port = Number(port);
       }
+      const { tuneAllocator } = await import("../server/allocator.ts");
+      tuneAllocator();
       const { serve } = await import("../server/serve.ts");
       await serve(config);
     });
