@@ -111,8 +111,10 @@ function build(raw: Section, env: Env, source: string): Config {
     },
     usage: {
       flushIntervalMs: r.duration("usage.flush_interval") ?? 250,
-      // Small enough that a synchronous SQLite write of one batch stays well under a millisecond.
-      batchSize: r.int("usage.batch_size", 1, 100_000) ?? 64,
+      // Each commit rewrites the tables' and indexes' last pages, so bigger batches cost less per
+      // row (10 us a request less at saturation than 64); a 256-row SQLite write holds the event
+      // loop ~1.5 ms, and only under load: below 1,000 req/s the interval flushes first.
+      batchSize: r.int("usage.batch_size", 1, 100_000) ?? 256,
       memoryLimit: r.int("usage.memory_limit", 1) ?? 100_000,
       retentionDays: r.int("usage.retention_days", 0) ?? 90,
     },
