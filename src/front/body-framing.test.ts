@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BodyReader, chunkFrame, type Framing } from "./body-framing.ts";
+import { BodyReader, type Framing } from "./body-framing.ts";
 
 /** Feeds bytes in the given pieces; returns the payload seen, where the body ended, and whether it was broken. */
 function readAll(framing: Framing, pieces: Uint8Array[]): { payload: string; endedAt: number | null; broken: boolean } {
@@ -51,9 +51,5 @@ describe("BodyReader", () => {
 
   it("never ends a close-delimited body by itself", () => {
     expect(readAll({ kind: "close" }, [Buffer.from("abc"), Buffer.from("def")])).toEqual({ payload: "abcdef", endedAt: null, broken: false });
-  });
-
-  it("frames a payload as one chunk", () => {
-    expect(chunkFrame(Buffer.from("x".repeat(26))).toString()).toBe(`1a\r\n${"x".repeat(26)}\r\n`);
   });
 });

@@ -122,15 +122,3 @@ export class BodyReader {
     this.state = this.remaining === 0 ? Chunked.Trailer : Chunked.Data;
   }
 }
-
-/** A payload as one chunk of chunked transfer coding. */
-export function chunkFrame(payload: Uint8Array): Buffer {
-  const size = payload.byteLength.toString(16);
-  const out = Buffer.allocUnsafe(size.length + payload.byteLength + 4);
-  out.write(size + "\r\n", 0, "latin1");
-  out.set(payload, size.length + 2);
-  out.write("\r\n", size.length + 2 + payload.byteLength, "latin1");
-  return out;
-}
-
-export const LAST_CHUNK = Buffer.from("0\r\n\r\n");

@@ -19,7 +19,7 @@ import { admit, type Admitted, type Counts, completion, type Exchange, type Exch
 import type { Logger } from "../server/logger.ts";
 import { prepareRequestBytes } from "../server/prepared-request.ts";
 import type { RelayEnd } from "../proxy/relay.ts";
-import { BodyReader, chunkFrame, type Framing, LAST_CHUNK } from "./body-framing.ts";
+import { BodyReader, type Framing } from "./body-framing.ts";
 import { CRLF2, type HeaderList, parseResponseHead, type RequestHead, type ResponseHead, serializeHead } from "./http1.ts";
 import { Outbox } from "./outbox.ts";
 import type { UpstreamConnection, UpstreamHandler, UpstreamPool } from "./upstream-pool.ts";
@@ -67,8 +67,8 @@ export class FrontExchange implements UpstreamHandler {
   private clientGone = false;
   /** The current read's buffer, for onPayload. */
   private current: Buffer = Buffer.alloc(0);
-  private out: Uint8Array[] = [];
-  private readonly runs: number[] = [];
+  /** What goes to the client at the end of this turn, joined into one write (strings are latin1). */
+  private out: (Uint8Array | string)[] = [];
 
   constructor(
     private readonly deps: FrontExchangeDeps,
@@ -208,7 +208,7 @@ export class FrontExchange implements UpstreamHandler {
     if (head.headers.get("connection")?.toLowerCase().includes("close")) this.reusable = false;
     if (framing.kind === "none") {
       this.shape = "none";
-      this.out.push(Buffer.from(this.downstreamHead(head, ticket.headers, head.headers.get("content-length")), "latin1"));
+      this.out.push(this.downstreamHead(head, ticket.headers, head.headers.get("content-length")));
       return;
     }
     this.meter = createMeter(meterKind(x.path, head.headers.get("content-type"), prepared.stream), { stripUsage: prepared.stripUsage });
@@ -217,7 +217,7 @@ export class FrontExchange implements UpstreamHandler {
     this.shape = this.filtered || (editing && framing.kind === "length") ? "whole" : editing || framing.kind === "close" ? "rechunk" : "pass";
     if (this.shape === "whole") return;
     const length = framing.kind === "length" && this.shape === "pass" ? String(framing.length) : null;
-    this.out.push(Buffer.from(this.downstreamHead(head, ticket.headers, length), "latin1"));
+    this.out.push(this.downstreamHead(head, ticket.headers, length));
   }
 
   private downstreamHead(head: ResponseHead, own: Record<string, string>, contentLength: string | null): string {
@@ -256,7 +256,6 @@ export class FrontExchange implements UpstreamHandler {
     }
     this.current = buf;
     const end = reader.read(buf, from, to, this.onPayload);
-    this.meterRuns();
     if (end === -1) {
       this.reusable = false;
       this.deps.metrics.upstreamErrors.inc({ kind: "reset" });
@@ -272,38 +271,19 @@ export class FrontExchange implements UpstreamHandler {
     }
   }
 
-  /**
-   * Passed bytes are metered run by run (no copy: a copy per read cost more in garbage than the
-   * pushes it saved); an editing meter gets one read's runs in one push, so the client gets one
-   * chunk per read instead of one per upstream chunk.
-   */
+  /** Each run of payload goes to the meter as it is, without a copy. */
   private readonly onPayload = (start: number, end: number): void => {
-    if (this.shape === "pass") this.meter!.push(this.current.subarray(start, end));
-    else this.runs.push(start, end);
-  };
-
-  private meterRuns(): void {
-    const { runs, current } = this;
-    if (runs.length === 0) return;
-    let payload: Uint8Array;
-    const view = runs.length === 2;
-    if (view) payload = current.subarray(runs[0], runs[1]);
-    else {
-      let length = 0;
-      for (let i = 0; i < runs.length; i += 2) length += runs[i + 1]! - runs[i]!;
-      payload = Buffer.allocUnsafe(length);
-      for (let i = 0, at = 0; i < runs.length; i += 2) {
-        payload.set(current.subarray(runs[i], runs[i + 1]), at);
-        at += runs[i + 1]! - runs[i]!;
-      }
-    }
-    runs.length = 0;
+    const payload = this.current.subarray(start, end);
     if (this.shape === "whole") {
-      this.held.push(view ? payload.slice() : payload);
+      this.held.push(payload.slice()); // read whole at the end
       return;
     }
     const passed = this.meter!.push(payload);
-    if (this.shape === "rechunk" && passed && passed.byteLength > 0) this.out.push(chunkFrame(passed));
+    if (this.shape === "rechunk" && passed && passed.byteLength > 0) this.pushChunk(passed);
+  };
+
+  private pushChunk(payload: Uint8Array): void {
+    this.out.push(payload.byteLength.toString(16) + "\r\n", payload, "\r\n");
   }
 
   private bodyEnded(): void {
@@ -313,12 +293,12 @@ export class FrontExchange implements UpstreamHandler {
       const bytes = Buffer.concat(this.held);
       this.held = [];
       const body = this.filtered && head.status >= 200 && head.status < 300 ? filteredListing(this.x.route.endpoint, bytes, this.filtered) : this.meter!.whole(bytes);
-      this.out.push(Buffer.from(this.downstreamHead(head, admitted!.ticket.headers, String(body.byteLength)), "latin1"), body);
+      this.out.push(this.downstreamHead(head, admitted!.ticket.headers, String(body.byteLength)), body);
     } else if (this.shape !== "none") {
       const tail = this.meter!.end();
       if (this.shape === "rechunk") {
-        if (tail && tail.byteLength > 0) this.out.push(chunkFrame(tail));
-        this.out.push(LAST_CHUNK);
+        if (tail && tail.byteLength > 0) this.pushChunk(tail);
+        this.out.push("0\r\n\r\n");
       }
     }
     const counts = this.meter?.counts() ?? { ...ZERO, error: null };
@@ -337,9 +317,25 @@ export class FrontExchange implements UpstreamHandler {
   }
 
   private flushOut(): void {
-    if (this.out.length === 0) return;
-    const bytes = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    const { out } = this;
+    if (out.length === 0) return;
     this.out = [];
+    let bytes: Uint8Array;
+    if (out.length === 1 && typeof out[0] !== "string") bytes = out[0]!;
+    else {
+      let length = 0;
+      for (const part of out) length += typeof part === "string" ? part.length : part.byteLength;
+      const joined = Buffer.allocUnsafe(length);
+      let at = 0;
+      for (const part of out) {
+        if (typeof part === "string") at += joined.write(part, at, "latin1");
+        else {
+          joined.set(part, at);
+          at += part.byteLength;
+        }
+      }
+      bytes = joined;
+    }
     if (!this.client.write(bytes)) this.upstream?.socket.pause();
   }
 
