@@ -1,13 +1,14 @@
 /**
  * Bun allocates through mimalloc, which hands pages back to the kernel (madvise) 10 ms after they
  * empty. A gateway under load empties and refills pages all the time, so it paid for each hand-back
- * and for the page faults that refilled them: 15% of its CPU on 50-chunk streams (perf), and 10-25
- * µs a request. With a 2 s delay, pages freed under load are reused instead, and an idle gateway
- * still returns them (README, Benchmark). mimalloc reads its options once, when the process
- * starts, so `serve` re-executes itself (same pid, for systemd) with the delay set, unless the
- * operator set MIMALLOC_PURGE_DELAY already.
+ * and for the page faults that refilled them: 15% of its CPU on 50-chunk streams (perf), and 10-80
+ * µs a request. With a 250 ms delay, pages freed under load are reused instead (as much gain as
+ * 2 s or never), and an idle gateway still returns them: mimalloc purges lazily, so at 2 s an idle
+ * gateway kept 1.4x its RSS after the abort run, at 250 ms 1.09x (README, Benchmark). mimalloc
+ * reads its options once, when the process starts, so `serve` re-executes itself (same pid, for
+ * systemd) with the delay set, unless the operator set MIMALLOC_PURGE_DELAY already.
  */
-const PURGE_DELAY_MS = "2000";
+const PURGE_DELAY_MS = "250";
 
 export function tuneAllocator(): void {
   if (process.env.MIMALLOC_PURGE_DELAY !== undefined || !process.execve) return;
