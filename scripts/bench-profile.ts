@@ -7,6 +7,7 @@
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { PURGE_DELAY_MS } from "../src/server/allocator.ts";
 import { startEmulatorProcess, startParallama, tempDir } from "./bench-targets.ts";
 import { WORKLOADS } from "./bench-workloads.ts";
 import { wrk } from "./bench-wrk.ts";
@@ -17,7 +18,8 @@ export async function profile(workloadName: string, store: "sqlite" | "postgres"
   const dir = tempDir("profile");
   const emulator = await startEmulatorProcess();
   try {
-    const target = await startParallama(emulator, store, { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-interval=100 --cpu-prof-dir=${dir}` });
+    // The delay set here spares serve its re-exec, which the running profiler would not survive.
+    const target = await startParallama(emulator, store, { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-interval=100 --cpu-prof-dir=${dir}`, MIMALLOC_PURGE_DELAY: PURGE_DELAY_MS });
     try {
       await wrk({ url: target.url, workload, headers: target.headers, connections: 50, durationS: 2 });
       await wrk({ url: target.url, workload, headers: target.headers, connections: 50, durationS: seconds });

@@ -8,7 +8,7 @@
  * reads its options once, when the process starts, so `serve` re-executes itself (same pid, for
  * systemd) with the delay set, unless the operator set MIMALLOC_PURGE_DELAY already.
  */
-const PURGE_DELAY_MS = "250";
+export const PURGE_DELAY_MS = "250";
 
 export function tuneAllocator(): void {
   if (process.env.MIMALLOC_PURGE_DELAY !== undefined || !process.execve) return;

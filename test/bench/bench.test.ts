@@ -69,7 +69,7 @@ describe("scripts/bench --profile", () => {
     expect(code, stderr).toBe(0);
     const text = readFileSync(out, "utf8");
     expect(text).toContain("## Hot Functions (Self Time)");
-    expect(text).toContain("src/server/gateway.ts");
+    expect(text).toContain("src/front/exchange.ts");
   });
 
   it("refuses an unknown workload, naming it", async () => {
