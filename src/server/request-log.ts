@@ -38,7 +38,11 @@ export class RequestLog {
     private readonly log: LogSink["request"],
   ) {}
 
+  /** Exchanges recorded since start: a cheap activity signal (see server/allocator.ts). */
+  completed = 0;
+
   complete(c: Completion): void {
+    this.completed++;
     const user = c.principal?.user;
     const model = this.metrics.modelLabel(c.model);
     this.metrics.requests.inc([c.endpoint, model, String(c.status)]);

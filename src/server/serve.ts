@@ -13,6 +13,7 @@ import { startRetention } from "../usage/retention.ts";
 import { UsageRecorder } from "../usage/recorder.ts";
 import { Front } from "../front/front.ts";
 import { UpstreamPool } from "../front/upstream-pool.ts";
+import { releaseWhenIdle } from "./allocator.ts";
 import { buildApp, metricsResponse } from "./app.ts";
 import { ensureFirstAdmin, firstRunBanner } from "./first-run.ts";
 import { LimitGate } from "./limit-gate.ts";
@@ -43,6 +44,7 @@ export async function serve(config: Config): Promise<void> {
   const verifier = await KeyVerifier.start(store, { cacheTtlMs: config.auth.cacheTtlMs, onError: (err) => logger.warn({ err: String(err) }, "could not poll the store for key and limit changes") });
   const gate = new LimitGate(limiter, config.limits.default, config.redis?.onError ?? "allow", metrics, logger);
   const requestLog = new RequestLog(recorder, metrics, sink.request);
+  const stopReleasing = releaseWhenIdle(() => requestLog.completed);
   let draining = false;
 
   const app = buildApp({
@@ -94,6 +96,7 @@ export async function serve(config: Config): Promise<void> {
     if (!finished) logger.warn({ timeoutMs: config.server.shutdownTimeoutMs }, "shutdown timeout: closing remaining connections");
     metricsServer?.stop(true);
     stopRetention();
+    stopReleasing();
     verifier.close();
     await recorder.close(config.server.shutdownTimeoutMs);
     await Promise.allSettled([limiter.close(), store.close()]);
