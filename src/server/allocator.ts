@@ -17,7 +17,11 @@ export function tuneAllocator(): void {
   // A compiled binary sees ["bun", "/$bunfs/root/NAME", ...args]; `bun main.ts` sees [bun, main.ts, ...args].
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
   const args = process.argv.slice(compiled ? 2 : 1);
-  process.execve(process.execPath, [process.execPath, ...args], { ...process.env, MIMALLOC_PURGE_DELAY: PURGE_DELAY_MS });
+  try {
+    process.execve(process.execPath, [process.execPath, ...args], { ...process.env, MIMALLOC_PURGE_DELAY: PURGE_DELAY_MS });
+  } catch {
+    // The executable cannot be run again (moved away, or a sandbox without execve): serve untuned.
+  }
 }
 
 const IDLE_CHECK_MS = 1000;
