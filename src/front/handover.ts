@@ -65,7 +65,9 @@ export class HandOver {
   }
 
   clientDrained(): void {
-    if (this.toClient.drain()) this.internal?.resume();
+    if (!this.toClient.drain()) return;
+    if (this.closed) this.client.end();
+    else this.internal?.resume();
   }
 
   close(): void {
@@ -75,6 +77,7 @@ export class HandOver {
       peers.delete(this.internalPort);
       this.internal.end();
     }
-    this.client.end();
+    // What Bun's server sent last may still wait for the client to read it.
+    if (this.toClient.idle) this.client.end();
   }
 }
