@@ -13,7 +13,7 @@
  *   none     no body (HEAD, 204, 304).
  */
 import { createMeter, meterKind, type Meter } from "../proxy/meter.ts";
-import { HOP_BY_HOP, NOT_UPSTREAM } from "../proxy/headers.ts";
+import { connectionListed, HOP_BY_HOP, NOT_UPSTREAM } from "../proxy/headers.ts";
 import { errorResponse, GatewayError } from "../server/errors.ts";
 import { admit, type Admitted, type Counts, completion, type Exchange, type ExchangeDeps, filteredListing, LISTINGS, newExchange, refuse, statusOf, ZERO } from "../server/exchange.ts";
 import type { Logger } from "../server/logger.ts";
@@ -223,11 +223,7 @@ export class FrontExchange implements UpstreamHandler {
   private downstreamHead(head: ResponseHead, own: Record<string, string>, contentLength: string | null): string {
     const names: string[] = [];
     const values: string[] = [];
-    const skip = new Set(NOT_DOWNSTREAM_SET);
-    for (const name of head.headers.connectionListed()) skip.add(name);
-    for (const name in own) skip.add(name);
-    skip.add("x-request-id");
-    appendHeaders(head.headers, skip, names, values);
+    appendHeaders(head.headers, NOT_DOWNSTREAM_SET, names, values, own);
     names.push("x-request-id");
     values.push(this.x.requestId);
     for (const name in own) {
@@ -402,11 +398,12 @@ export class FrontExchange implements UpstreamHandler {
   }
 }
 
-function appendHeaders(headers: HeaderList, skip: ReadonlySet<string>, names: string[], values: string[]): void {
-  const listed = headers.get("connection") ? headers.connectionListed() : null;
+/** Appends the headers not in skip, not listed in Connection, and not among the gateway's own (which replace them). */
+function appendHeaders(headers: HeaderList, skip: ReadonlySet<string>, names: string[], values: string[], own?: Record<string, string>): void {
+  const listed = headers.get("connection") ? connectionListed(headers) : null;
   for (let i = 0; i < headers.names.length; i++) {
     const name = headers.names[i]!;
-    if (skip.has(name) || listed?.includes(name)) continue;
+    if (skip.has(name) || listed?.includes(name) || (own && (name in own || name === "x-request-id"))) continue;
     names.push(name);
     values.push(headers.values[i]!);
   }

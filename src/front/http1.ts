@@ -6,6 +6,8 @@
  * right that Bun's parser already does, and a message is never read two ways (no smuggling).
  */
 
+import { connectionListed } from "../proxy/headers.ts";
+
 export const CRLF2 = Buffer.from("\r\n\r\n");
 
 /** Header names lower-cased, values as sent (trimmed). */
@@ -18,12 +20,6 @@ export class HeaderList {
   get(name: string): string | null {
     const i = this.names.indexOf(name);
     return i === -1 ? null : this.values[i]!;
-  }
-
-  /** Names listed in Connection: hop-by-hop for this message only. */
-  connectionListed(): string[] {
-    const value = this.get("connection");
-    return value ? value.split(",").map((s) => s.trim().toLowerCase()) : [];
   }
 }
 
@@ -73,7 +69,7 @@ export function parseRequestHead(buf: Uint8Array, end: number): RequestHead | nu
     search: q === -1 || q === target.length - 1 ? "" : target.slice(q),
     headers,
     contentLength,
-    close: headers.connectionListed().includes("close"),
+    close: connectionListed(headers).includes("close"),
   };
 }
 

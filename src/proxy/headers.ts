@@ -16,7 +16,8 @@ export const HOP_BY_HOP = [
 export const NOT_UPSTREAM = [...HOP_BY_HOP, "host", "content-length", "authorization", "x-api-key", "accept-encoding"];
 const NOT_DOWNSTREAM = [...HOP_BY_HOP, "content-encoding"];
 
-function connectionListed(headers: Headers): string[] {
+/** Names a message's Connection header lists: hop-by-hop for that message only. */
+export function connectionListed(headers: { get(name: string): string | null }): string[] {
   const value = headers.get("connection");
   return value ? value.split(",").map((s) => s.trim().toLowerCase()) : [];
 }
