@@ -15,7 +15,7 @@
 import { createMeter, meterKind, type Meter } from "../proxy/meter.ts";
 import { connectionListed, HOP_BY_HOP, NOT_UPSTREAM } from "../proxy/headers.ts";
 import { errorResponse, GatewayError } from "../server/errors.ts";
-import { admit, type Admitted, type Counts, completion, type Exchange, type ExchangeDeps, filteredListing, LISTINGS, newExchange, refuse, statusOf, ZERO } from "../server/exchange.ts";
+import { admit, type Admitted, type Counts, type Exchange, type ExchangeDeps, filteredListing, finish, LISTINGS, newExchange, refuse, statusOf, ZERO } from "../server/exchange.ts";
 import type { Logger } from "../server/logger.ts";
 import { prepareRequestBytes } from "../server/prepared-request.ts";
 import type { RelayEnd } from "../proxy/relay.ts";
@@ -368,12 +368,7 @@ export class FrontExchange implements UpstreamHandler {
   private done(status: number, counts: Counts, end: RelayEnd): void {
     if (this.ended) return;
     this.ended = true;
-    const { x, deps } = this;
-    x.upstreamMs = performance.now() - this.sentAt;
-    deps.metrics.proxyEnded();
-    const { principal, ticket } = this.admitted!;
-    deps.gate.finish(principal, ticket, counts.promptTokens + counts.completionTokens);
-    deps.requestLog.complete(completion(x, status, counts, end));
+    finish(this.deps, this.x, this.admitted!, this.sentAt, status, counts, end);
   }
 
   /** Sends a response the gateway made itself (a refusal or an upstream failure). */

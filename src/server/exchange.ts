@@ -68,6 +68,14 @@ export async function admit(
   return { principal, prepared, ticket };
 }
 
+/** Records a proxied exchange once its upstream part is over: frees the limiter's slot, settles tokens, logs. */
+export function finish(deps: ExchangeDeps, x: Exchange, { principal, ticket }: Admitted, sentAt: number, status: number, counts: Counts, end: Completion["end"]): void {
+  x.upstreamMs = performance.now() - sentAt;
+  deps.metrics.proxyEnded();
+  deps.gate.finish(principal, ticket, counts.promptTokens + counts.completionTokens);
+  deps.requestLog.complete(completion(x, status, counts, end));
+}
+
 /** Records a refused exchange and renders its error; anything but a GatewayError is a bug and rethrown. */
 export function refuse(deps: ExchangeDeps, err: unknown, x: Exchange): Response {
   if (!(err instanceof GatewayError)) throw err;

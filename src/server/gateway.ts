@@ -9,7 +9,7 @@ import { createMeter, meterKind } from "../proxy/meter.ts";
 import { relayBody, type RelayEnd } from "../proxy/relay.ts";
 import { clientAddress } from "./auth.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
-import { admit, type Admitted, type Counts, completion, type Exchange, filteredListing, LISTINGS, newExchange, refuse, statusOf, ZERO } from "./exchange.ts";
+import { admit, type Admitted, type Counts, type Exchange, filteredListing, finish, LISTINGS, newExchange, refuse, statusOf, ZERO } from "./exchange.ts";
 import type { LimitGate } from "./limit-gate.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -33,7 +33,7 @@ export type GatewayHandler = (request: Request, server: Server<unknown>, request
 const SMALL_BODY = 1024 * 1024;
 
 export function createGateway(deps: GatewayDeps): GatewayHandler {
-  const { gate, metrics } = deps;
+  const { metrics } = deps;
 
   return async function handle(request, server, requestId) {
     const url = requestUrl(request);
@@ -47,16 +47,12 @@ export function createGateway(deps: GatewayDeps): GatewayHandler {
     return forward(x, request, server, admitted);
   };
 
-  async function forward(x: Exchange, request: Request, server: Server<unknown>, { principal, prepared, ticket }: Admitted): Promise<Response> {
+  async function forward(x: Exchange, request: Request, server: Server<unknown>, admitted: Admitted): Promise<Response> {
+    const { principal, prepared, ticket } = admitted;
     metrics.proxyStarted();
     server.timeout(request, 0); // a model load before the first byte, and long streams, must not meet the idle timeout
     const sentAt = performance.now();
-    const done = (status: number, counts: Counts, end: RelayEnd) => {
-      x.upstreamMs = performance.now() - sentAt;
-      metrics.proxyEnded();
-      gate.finish(principal, ticket, counts.promptTokens + counts.completionTokens);
-      deps.requestLog.complete(completion(x, status, counts, end));
-    };
+    const done = (status: number, counts: Counts, end: RelayEnd) => finish(deps, x, admitted, sentAt, status, counts, end);
     const failed = (message: string): Response => {
       const clientGone = request.signal.aborted;
       done(clientGone ? 499 : 502, ZERO, clientGone ? "client_abort" : "upstream_error");
