@@ -15,6 +15,29 @@ describe("TurnBatcher", () => {
     expect(calls).toHaveLength(3);
   });
 
+  it("holds a key's calls while its call is in flight and sends them as the next call, in order", async () => {
+    const calls: [string, number[]][] = [];
+    let answer!: () => void;
+    const batcher = new TurnBatcher<number, number>(async (key, inputs) => {
+      calls.push([key, inputs]);
+      if (inputs[0] === 1) await new Promise<void>((resolve) => (answer = resolve));
+      return inputs;
+    });
+    const first = batcher.add("a", 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual([["a", [1]]]);
+    const later = [batcher.add("a", 2)];
+    await new Promise((resolve) => setImmediate(resolve));
+    later.push(batcher.add("a", 3), batcher.add("b", 4));
+    await new Promise((resolve) => setImmediate(resolve));
+    // b has nothing in flight and goes at once; a's two wait for its first answer.
+    expect(calls).toEqual([["a", [1]], ["b", [4]]]);
+    answer();
+    expect(await first).toBe(1);
+    expect(await Promise.all(later)).toEqual([2, 3, 4]);
+    expect(calls).toEqual([["a", [1]], ["b", [4]], ["a", [2, 3]]]);
+  });
+
   it("splits a long group and rejects every waiter of a failed batch", async () => {
     const sizes: number[] = [];
     const batcher = new TurnBatcher<number, number>(async (_key, inputs) => {

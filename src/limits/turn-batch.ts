@@ -1,8 +1,10 @@
 /**
- * Groups calls that arrive in the same turn of the event loop by key and runs each group as one
- * call: under load, the requests one turn delivers become one Redis script call per user instead
- * of one each. A group is sent at the end of the turn (setImmediate), so an idle gateway adds no
- * wait and a busy one adds at most the turn it is already in.
+ * Groups calls by key and runs each group as one call: under load, the requests of one user
+ * become one Redis script call per round trip instead of one each. A group is sent at the end of
+ * the turn it arrived in (setImmediate) unless a call for its key is still in flight; then it
+ * waits for that answer and goes in the next call with whatever else arrived meanwhile. An idle
+ * gateway therefore adds no wait, and a busy one sends each user's requests at most once per
+ * round trip, still in arrival order, each decided as if alone.
  */
 export type RunBatch<In, Out> = (key: string, inputs: In[]) => Promise<Out[]>;
 
@@ -13,7 +15,11 @@ interface Waiter<In, Out> {
 }
 
 export class TurnBatcher<In, Out> {
+  /** Ready to send at the end of this turn. */
   private groups = new Map<string, Waiter<In, Out>[]>();
+  /** Waiting for the call in flight for their key to answer. */
+  private readonly held = new Map<string, Waiter<In, Out>[]>();
+  private readonly inFlight = new Set<string>();
   private scheduled = false;
 
   constructor(
@@ -24,14 +30,19 @@ export class TurnBatcher<In, Out> {
 
   add(key: string, input: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      const group = this.groups.get(key);
-      if (group) group.push({ input, resolve, reject });
-      else this.groups.set(key, [{ input, resolve, reject }]);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      const waiter = { input, resolve, reject };
+      const queue = this.inFlight.has(key) ? this.held : this.groups;
+      const group = queue.get(key);
+      if (group) group.push(waiter);
+      else queue.set(key, [waiter]);
+      if (queue === this.groups) this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -39,11 +50,33 @@ export class TurnBatcher<In, Out> {
     this.groups = new Map();
     this.scheduled = false;
     for (const [key, waiters] of groups) {
-      for (let at = 0; at < waiters.length; at += this.maxBatch) void this.send(key, waiters.slice(at, at + this.maxBatch));
+      if (this.inFlight.has(key)) this.hold(key, waiters);
+      else void this.send(key, waiters);
     }
   }
 
+  private hold(key: string, waiters: Waiter<In, Out>[]): void {
+    const held = this.held.get(key);
+    if (held) held.push(...waiters);
+    else this.held.set(key, waiters);
+  }
+
   private async send(key: string, waiters: Waiter<In, Out>[]): Promise<void> {
+    this.inFlight.add(key);
+    const calls: Promise<void>[] = [];
+    for (let at = 0; at < waiters.length; at += this.maxBatch) calls.push(this.call(key, waiters.slice(at, at + this.maxBatch)));
+    await Promise.all(calls);
+    this.inFlight.delete(key);
+    const held = this.held.get(key);
+    if (!held) return;
+    // Sent with what arrives in this turn, ahead of it: arrival order is kept.
+    this.held.delete(key);
+    const arrived = this.groups.get(key);
+    this.groups.set(key, arrived ? [...held, ...arrived] : held);
+    this.schedule();
+  }
+
+  private async call(key: string, waiters: Waiter<In, Out>[]): Promise<void> {
     try {
       const outs = await this.run(key, waiters.map((w) => w.input));
       if (outs.length !== waiters.length) throw new Error(`batch of ${waiters.length} answered with ${outs.length} results`);
