@@ -83,6 +83,8 @@ for w = 1, 4 do
   for k = 1, 3 do reply[#reply + 1] = b[w][k] end
 end
 local admitted = 0
+-- One ZADD for the batch: score, member pairs.
+local slots = {}
 for n = 8, #ARGV do
   local failed = 0
   if limit[5] >= 0 and inflight >= limit[5] then failed = 5 end
@@ -100,7 +102,8 @@ for n = 8, #ARGV do
       if limit[w] >= 0 then b[w][3] = b[w][3] + 1 end
     end
     if limit[5] >= 0 then
-      redis.call('ZADD', KEYS[5], now + ttl, ARGV[n])
+      slots[#slots + 1] = now + ttl
+      slots[#slots + 1] = ARGV[n]
       inflight = inflight + 1
     end
   end
@@ -112,7 +115,10 @@ if admitted > 0 then
   for _, w in ipairs(REQUESTS) do
     if limit[w] >= 0 then write(w, b[w][1], b[w][2], b[w][3]) end
   end
-  if limit[5] >= 0 then redis.call('PEXPIRE', KEYS[5], ttl) end
+  if limit[5] >= 0 then
+    redis.call('ZADD', KEYS[5], unpack(slots))
+    redis.call('PEXPIRE', KEYS[5], ttl)
+  end
 end
 return reply
 `;
