@@ -32,6 +32,17 @@ describe("BodyReader", () => {
     }
   });
 
+  it("says where a chunk read in one piece starts, and nothing for a chunk split between reads", () => {
+    const wire = Buffer.from("5;x=1\r\nhello\r\n3\r\nabc\r\n4\r\nwxyz\r\n0\r\n\r\n");
+    const cut = wire.indexOf("wx") + 2;
+    const reader = new BodyReader({ kind: "chunked" });
+    const runs: [string, number][] = [];
+    for (const piece of [wire.subarray(0, cut), wire.subarray(cut)]) {
+      reader.read(piece, 0, piece.length, (start, end, chunkAt) => runs.push([piece.subarray(start, end).toString(), chunkAt]));
+    }
+    expect(runs).toEqual([["hello", 0], ["abc", wire.indexOf("3\r\n")], ["wx", -1], ["yz", -1]]);
+  });
+
   it("accepts bare LF line ends", () => {
     expect(readAll({ kind: "chunked" }, [Buffer.from("3\nabc\n0\n\n")])).toEqual({ payload: "abc", endedAt: 9, broken: false });
   });

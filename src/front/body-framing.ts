@@ -18,12 +18,20 @@ const enum Chunked {
 const CR = 0x0d;
 const LF = 0x0a;
 
+/**
+ * One run of body bytes, buf[start, end). chunkAt >= 0 when the run is a whole chunk's data read
+ * in one piece: its size line starts at chunkAt, and the chunk ends with the line break after end.
+ */
+export type Payload = (start: number, end: number, chunkAt: number) => void;
+
 export class BodyReader {
   private remaining: number;
   private state = Chunked.Size;
   private digits = 0;
   /** Bytes of the trailer line being read (0 at a line's start). */
   private lineLength = 0;
+  /** Where the current chunk's size line starts in the buffer being read; -1 when it began in an earlier read. */
+  private sizeLineAt = -1;
 
   constructor(readonly framing: Framing) {
     this.remaining = framing.kind === "length" ? framing.length : 0;
@@ -38,16 +46,16 @@ export class BodyReader {
    * Reads buf[from, to): calls payload() for each run of body bytes and returns the index just
    * past the body's end (to when the body goes on), or -1 when the chunked framing is broken.
    */
-  read(buf: Uint8Array, from: number, to: number, payload: (start: number, end: number) => void): number {
+  read(buf: Uint8Array, from: number, to: number, payload: Payload): number {
     switch (this.framing.kind) {
       case "none":
         return from;
       case "close":
-        if (to > from) payload(from, to);
+        if (to > from) payload(from, to, -1);
         return to;
       case "length": {
         const end = Math.min(to, from + this.remaining);
-        if (end > from) payload(from, end);
+        if (end > from) payload(from, end, -1);
         this.remaining -= end - from;
         return end;
       }
@@ -57,12 +65,13 @@ export class BodyReader {
   }
 
   // Byte by byte outside the data: a stream of one-token chunks is mostly framing.
-  private readChunked(buf: Uint8Array, at: number, to: number, payload: (start: number, end: number) => void): number {
+  private readChunked(buf: Uint8Array, at: number, to: number, payload: Payload): number {
+    this.sizeLineAt = this.state === Chunked.Size && this.digits === 0 ? at : -1;
     while (at < to) {
       switch (this.state) {
         case Chunked.Data: {
           const end = Math.min(to, at + this.remaining);
-          payload(at, end);
+          payload(at, end, end === at + this.remaining ? this.sizeLineAt : -1);
           this.remaining -= end - at;
           at = end;
           if (this.remaining === 0) this.state = Chunked.DataEnd;
@@ -95,8 +104,10 @@ export class BodyReader {
           continue;
         case Chunked.DataEnd: {
           const c = buf[at++]!;
-          if (c === LF) this.state = Chunked.Size;
-          else if (c !== CR) return -1;
+          if (c === LF) {
+            this.state = Chunked.Size;
+            this.sizeLineAt = at;
+          } else if (c !== CR) return -1;
           continue;
         }
         case Chunked.Trailer: {

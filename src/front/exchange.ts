@@ -67,6 +67,9 @@ export class FrontExchange implements UpstreamHandler {
   private clientGone = false;
   /** The current read's buffer, for onPayload. */
   private current: Buffer = Buffer.alloc(0);
+  /** Rechunk: the run of whole upstream chunks in the current read that the meter left untouched, not yet sent. */
+  private untouchedFrom = -1;
+  private untouchedTo = -1;
   /** What goes to the client at the end of this turn, joined into one write (strings are latin1). */
   private out: (Uint8Array | string)[] = [];
 
@@ -261,22 +264,41 @@ export class FrontExchange implements UpstreamHandler {
       return this.client.cut();
     }
     if (this.shape === "pass" && end > from) this.out.push(buf.subarray(from, end));
+    else if (this.shape === "rechunk") this.pushUntouched();
     if (reader.done) {
       if (end < to) this.reusable = false;
       this.bodyEnded();
     }
   }
 
-  /** Each run of payload goes to the meter as it is, without a copy. */
-  private readonly onPayload = (start: number, end: number): void => {
+  /**
+   * Each run of payload goes to the meter as it is, without a copy. When the meter edits the
+   * stream, a whole upstream chunk it leaves untouched goes out as the upstream framed it, and
+   * successive ones as one run of bytes: only what the meter changed is framed anew.
+   */
+  private readonly onPayload = (start: number, end: number, chunkAt: number): void => {
     const payload = this.current.subarray(start, end);
     if (this.shape === "whole") {
       this.held.push(payload.slice()); // read whole at the end
       return;
     }
     const passed = this.meter!.push(payload);
-    if (this.shape === "rechunk" && passed && passed.byteLength > 0) this.pushChunk(passed);
+    if (this.shape !== "rechunk") return;
+    if (passed === payload && chunkAt >= 0) {
+      if (this.untouchedFrom === -1) this.untouchedFrom = chunkAt;
+      this.untouchedTo = end;
+      return;
+    }
+    this.pushUntouched();
+    if (passed && passed.byteLength > 0) this.pushChunk(passed);
   };
+
+  /** Sends the untouched chunks held back; the last one's line break is still to be read, so it is written here. */
+  private pushUntouched(): void {
+    if (this.untouchedFrom === -1) return;
+    this.out.push(this.current.subarray(this.untouchedFrom, this.untouchedTo), "\r\n");
+    this.untouchedFrom = -1;
+  }
 
   private pushChunk(payload: Uint8Array): void {
     this.out.push(payload.byteLength.toString(16) + "\r\n", payload, "\r\n");

@@ -215,3 +215,69 @@ describe("front: upstream connections", () => {
     }
   });
 });
+
+describe("front: an edited stream", () => {
+  it("cuts the usage event the client did not ask for and passes untouched upstream chunks as the upstream framed them", async () => {
+    const event = (data: string) => `data: ${data}\n\n`;
+    const chunk = (text: string, extension = "") => `${Buffer.byteLength(text).toString(16)}${extension}\r\n${text}\r\n`;
+    const delta = (content: string, finish: string | null = null) =>
+      event(JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "m", system_fingerprint: "fp_ollama", choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: finish }] }));
+    const usage = event(JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "m", system_fingerprint: "fp_ollama", choices: [], usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } }));
+    const split = delta(" there");
+    // Written one by one, so each arrives in a read of its own: chunks with an extension the
+    // front must pass as they are, an event split across two chunks, the usage event, the end.
+    const writes = [
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+      chunk(delta("Hi"), ";n=1") + chunk(delta(","), ";n=1b"),
+      chunk(split.slice(0, 20), ";n=2"),
+      chunk(split.slice(20), ";n=3"),
+      chunk(delta("!", "stop"), ";n=4"),
+      chunk(usage, ";n=5") + chunk(event("[DONE]"), ";n=6") + "0\r\n\r\n",
+    ];
+    let asked = "";
+    const upstream = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        async data(s, bytes) {
+          asked += bytes.toString();
+          for (const part of writes) {
+            s.write(part);
+            await Bun.sleep(30);
+          }
+        },
+      },
+    });
+    const world = await startWorld("sqlite", { config: { ollama: { url: `http://127.0.0.1:${upstream.port}` } } });
+    try {
+      const key = await world.user("sol");
+      const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }], stream: true });
+      let wire = "";
+      const received = await new Promise<string>((resolve) => {
+        void Bun.connect({
+          hostname: "127.0.0.1",
+          port: world.gateway.port,
+          socket: {
+            open: (s) => void s.write(post("/v1/chat/completions", key, body, "Connection: close\r\n")),
+            data: (_s, chunk) => void (wire += chunk.toString("latin1")),
+            close: () => resolve(wire),
+          },
+        });
+      });
+      // The gateway asked for usage on the client's behalf...
+      expect(asked).toContain('"include_usage":true');
+      const chunks = received.slice(received.indexOf("\r\n\r\n") + 4);
+      // ...the untouched whole chunks went out as framed upstream, extension and all...
+      expect(chunks).toContain(chunk(delta("Hi"), ";n=1") + chunk(delta(","), ";n=1b"));
+      expect(chunks).toContain(chunk(delta("!", "stop"), ";n=4"));
+      // ...the split event went out whole in a chunk of the gateway's own, and the usage event not at all.
+      expect(chunks).toContain(chunk(split));
+      expect(chunks).not.toContain('"usage"');
+      const decoded = parseOne(Buffer.from(received, "latin1"))!.response.body;
+      expect(decoded).toBe(delta("Hi") + delta(",") + split + delta("!", "stop") + event("[DONE]"));
+    } finally {
+      await world.close();
+      upstream.stop(true);
+    }
+  });
+});
