@@ -84,7 +84,7 @@ export class RedisLimiter implements Limiter {
   async admit(userId: string, limits: Limits, now?: number): Promise<Admission> {
     if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
     const slot = limits.concurrency === null ? "" : `${this.instance}:${++this.nextSlot}`;
-    const { failed, at, inFlight, buckets } = await this.call(() => this.admissions.add(batchKey(userId, now, limitArgs(limits)), slot));
+    const { failed, at, inFlight, buckets } = await this.call(() => this.admissions.add(batchKey(userId, now, argsOf(limits).admit), slot));
     const state = stateFrom(limits, at, buckets, inFlight);
     return failed === 0 ? { ok: true, slot, state } : refusal(failed - 1, state);
   }
@@ -92,8 +92,7 @@ export class RedisLimiter implements Limiter {
   async finish(userId: string, slot: string, tokens: number, limits: Limits, now?: number): Promise<void> {
     const charge = tokens > 0 && !noTokenLimits(limits);
     if (slot === "" && !charge) return;
-    const flags = WINDOWS.filter((w) => w.tokens).map((w) => (w.limit(limits) === null ? "0" : "1")).join("");
-    await this.call(() => this.settlements.add(batchKey(userId, now, [flags]), [slot, charge ? tokens : 0]));
+    await this.call(() => this.settlements.add(batchKey(userId, now, argsOf(limits).finish), [slot, charge ? tokens : 0]));
   }
 
   /** One ADMIT call for a batch; the key carries the user, the clock argument and the limits. */
@@ -157,8 +156,24 @@ function unavailable(reason: unknown, cause: unknown): LimiterUnavailable {
 }
 
 /** Calls batch together when they agree on all of these; none contains a space. */
-function batchKey(userId: string, now: number | undefined, args: (string | number)[]): string {
-  return `${userId} ${now ?? ""} ${args.join(" ")}`;
+function batchKey(userId: string, now: number | undefined, args: string): string {
+  return `${userId} ${now ?? ""} ${args}`;
+}
+
+/**
+ * The scripts' limit arguments, joined: ADMIT's limits and FINISH's token-window flags.
+ * Cached principals hand the same Limits object to every request, so each is built once.
+ */
+const limitArgCache = new WeakMap<Limits, { admit: string; finish: string }>();
+
+function argsOf(limits: Limits): { admit: string; finish: string } {
+  let args = limitArgCache.get(limits);
+  if (!args) {
+    const flags = WINDOWS.filter((w) => w.tokens).map((w) => (w.limit(limits) === null ? "0" : "1"));
+    args = { admit: limitArgs(limits).join(" "), finish: flags.join("") };
+    limitArgCache.set(limits, args);
+  }
+  return args;
 }
 
 /** The four window limits then concurrency, -1 for none, as the scripts take them. */
