@@ -1,10 +1,10 @@
 /**
  * RedisLimiter: the Limiter shared by every gateway pointed at one Redis. Each operation is one
  * Lua script (EVALSHA, with ioredis falling back to EVAL once after a Redis restart), so admit is
- * one round trip and no read-then-write race exists between gateways. Admissions (and
- * settlements) of one user arriving in the same event-loop turn go as one script call that takes
- * them in order: a busy gateway sends Redis a fraction of the commands, each request still
- * decided exactly as if alone.
+ * one round trip and no read-then-write race exists between gateways. A user's admissions (and
+ * settlements) go as one script call per round trip that takes them in order (turn-batch.ts): a
+ * busy gateway sends Redis a fraction of the commands, each request still decided exactly as if
+ * alone.
  */
 
 import { randomUUID } from "node:crypto";
