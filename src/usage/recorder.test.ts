@@ -53,6 +53,24 @@ describe("usage recorder on SQLite", () => {
     expect(r.queueDepth).toBe(0);
   });
 
+  it("leaves the rows that arrive while a full batch is written to fill the next one", async () => {
+    let release!: () => void;
+    sink.hold = new Promise<void>((resolve) => (release = resolve));
+    const r = recorder({ batchSize: 4 });
+    for (const row of usageRows(4)) r.record(row);
+    await waitFor("the first write to start", () => sink.inFlight === 1);
+    for (const row of usageRows(2)) r.record(row);
+    sink.hold = null;
+    release();
+    await waitFor("the first batch", () => r.writtenTotal === 4);
+    await Bun.sleep(30);
+    expect(sink.batches).toEqual([4]);
+    expect(r.queueDepth).toBe(2);
+    for (const row of usageRows(2)) r.record(row);
+    await waitFor("the second full batch", () => r.writtenTotal === 8);
+    expect(sink.batches).toEqual([4, 4]);
+  });
+
   it("writes a partial batch every flushIntervalMs", async () => {
     const r = recorder({ batchSize: 1000, flushIntervalMs: 50 });
     for (const row of usageRows(3)) r.record(row);

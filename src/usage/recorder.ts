@@ -5,7 +5,9 @@
  * - `record()` is synchronous and O(1): it queues the row and returns; the request never waits
  *   on the database and never sees its errors.
  * - One flusher writes batches of up to batchSize rows with store.insertUsage, when the queue
- *   reaches batchSize or every flushIntervalMs; never more than one write is in flight.
+ *   reaches batchSize or every flushIntervalMs; never more than one write is in flight. Reaching
+ *   batchSize writes full batches only: the rows that arrive meanwhile wait to fill the next one
+ *   (or for the interval), instead of going out a few at a time each turn.
  * - A failed batch goes back to the front of the queue and is retried with backoff (250 ms
  *   doubling to 5 s). An outage is logged once when it starts and once when writes recover.
  * - Above memoryLimit queued rows, the oldest go to the spill file, which is replayed once
@@ -159,7 +161,7 @@ export class UsageRecorder {
     this.kickPending = true;
     setImmediate(() => {
       this.kickPending = false;
-      void this.kick();
+      void this.kick(false);
     });
   }
 
@@ -186,18 +188,19 @@ export class UsageRecorder {
     }
   }
 
-  private kick(): Promise<Error | null> {
-    this.draining ??= this.drain().finally(() => {
+  /** remainder: also write the last, partial batch (the interval's flush, and flush()). */
+  private kick(remainder = true): Promise<Error | null> {
+    this.draining ??= this.drain(remainder).finally(() => {
       this.draining = null;
     });
     return this.draining;
   }
 
   /** One flush: every batch queued or spilled, then one touchKeys. Resolves with the error that stopped it. */
-  private async drain(): Promise<Error | null> {
+  private async drain(remainder: boolean): Promise<Error | null> {
     this.clearTimer();
     try {
-      await this.writeAll();
+      await this.writeAll(remainder);
       await this.touchKeys();
       this.recovered();
       this.schedule(this.options.flushIntervalMs);
@@ -209,7 +212,7 @@ export class UsageRecorder {
     }
   }
 
-  private async writeAll(): Promise<void> {
+  private async writeAll(remainder: boolean): Promise<void> {
     // Full queued batches first, so memory stays bounded while a long spill file replays.
     for (let first = true; ; first = false) {
       if (this.closed) return;
@@ -218,7 +221,7 @@ export class UsageRecorder {
       if (!first) await new Promise((resolve) => setImmediate(resolve));
       if (this.queue.length >= this.options.batchSize) await this.writeQueued();
       else if (this.spill.bytes > 0 && (await this.writeSpilled())) continue;
-      else if (this.queue.length > 0) await this.writeQueued();
+      else if (this.queue.length > 0 && remainder) return this.writeQueued();
       else return;
     }
   }
