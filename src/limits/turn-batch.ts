@@ -49,16 +49,8 @@ export class TurnBatcher<In, Out> {
     const groups = this.groups;
     this.groups = new Map();
     this.scheduled = false;
-    for (const [key, waiters] of groups) {
-      if (this.inFlight.has(key)) this.hold(key, waiters);
-      else void this.send(key, waiters);
-    }
-  }
-
-  private hold(key: string, waiters: Waiter<In, Out>[]): void {
-    const held = this.held.get(key);
-    if (held) held.push(...waiters);
-    else this.held.set(key, waiters);
+    // add() queues a key here only while no call of its is in flight.
+    for (const [key, waiters] of groups) void this.send(key, waiters);
   }
 
   private async send(key: string, waiters: Waiter<In, Out>[]): Promise<void> {
@@ -69,10 +61,9 @@ export class TurnBatcher<In, Out> {
     this.inFlight.delete(key);
     const held = this.held.get(key);
     if (!held) return;
-    // Sent with what arrives in this turn, ahead of it: arrival order is kept.
+    // Goes at the end of this turn, ahead of what else arrives in it: arrival order is kept.
     this.held.delete(key);
-    const arrived = this.groups.get(key);
-    this.groups.set(key, arrived ? [...held, ...arrived] : held);
+    this.groups.set(key, held);
     this.schedule();
   }
 
