@@ -10,7 +10,7 @@ import { connectionListed } from "../proxy/headers.ts";
 
 export const CRLF2 = Buffer.from("\r\n\r\n");
 
-/** Header names lower-cased, values as sent (trimmed). */
+/** Header names lower-cased, values as sent (without the spaces and tabs around them). */
 export class HeaderList {
   constructor(
     readonly names: string[],
@@ -40,19 +40,34 @@ export interface ResponseHead {
   headers: HeaderList;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Targets whose pathname WHATWG URL parsing would leave as is: no dot segments, no percent-escapes, no backslashes. */
 const PLAIN_TARGET = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@/]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
 const DIGITS = /^[0-9]{1,15}$/;
 
+// The parser reads bytes and makes a string only of what it returns: heads arrive on every
+// request, and each substring is an allocation the allocator then has to find cache-cold.
+const CRLF = Buffer.from("\r\n");
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+/** tchar of RFC 9110 section 5.6.2: what a method and a header name are made of. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+const METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"];
+const HTTP11 = "HTTP/1.1";
+
 /** Parses buf[0, end) (end at the blank line's CRLF CRLF); null when the head is not of the plain shape. */
-export function parseRequestHead(buf: Uint8Array, end: number): RequestHead | null {
-  const lines = Buffer.from(buf.buffer, buf.byteOffset, end).toString("latin1").split("\r\n");
-  const first = lines[0]!.split(" ");
-  if (first.length !== 3 || first[2] !== "HTTP/1.1" || !TOKEN.test(first[0]!)) return null;
-  const target = first[1]!;
+export function parseRequestHead(buf: Buffer, end: number): RequestHead | null {
+  const lineEnd = lineEndAt(buf, 0, end);
+  const sp1 = buf.indexOf(SP);
+  const sp2 = sp1 === -1 ? -1 : buf.indexOf(SP, sp1 + 1);
+  if (sp1 <= 0 || sp2 === -1 || sp2 >= lineEnd) return null;
+  if (lineEnd - sp2 - 1 !== HTTP11.length || !bytesAre(buf, sp2 + 1, HTTP11)) return null;
+  const method = methodOf(buf, sp1);
+  if (!method) return null;
+  const target = buf.toString("latin1", sp1 + 1, sp2);
   if (!PLAIN_TARGET.test(target) || target.includes("/.")) return null;
-  const headers = parseHeaderLines(lines);
+  const headers = lineEnd < end ? parseHeaderLines(buf, lineEnd + 2, end) : new HeaderList([], []);
   if (!headers || headers.get("transfer-encoding") != null || headers.get("expect") != null || headers.get("upgrade") != null) return null;
   let contentLength = 0;
   const lengths = headers.names.filter((n) => n === "content-length").length;
@@ -64,7 +79,7 @@ export function parseRequestHead(buf: Uint8Array, end: number): RequestHead | nu
   }
   const q = target.indexOf("?");
   return {
-    method: first[0]!,
+    method,
     path: q === -1 ? target : target.slice(0, q),
     search: q === -1 || q === target.length - 1 ? "" : target.slice(q),
     headers,
@@ -73,31 +88,97 @@ export function parseRequestHead(buf: Uint8Array, end: number): RequestHead | nu
   };
 }
 
-/** Parses an upstream response head; null when it is not HTTP/1.x. */
-export function parseResponseHead(buf: Uint8Array, end: number): ResponseHead | null {
-  const lines = Buffer.from(buf.buffer, buf.byteOffset, end).toString("latin1").split("\r\n");
-  const m = /^HTTP\/1\.[01] ([0-9]{3})(?: (.*))?$/.exec(lines[0]!);
-  if (!m) return null;
-  const headers = parseHeaderLines(lines);
-  if (!headers) return null;
-  return { status: Number(m[1]), reason: m[2] ?? "", headers };
+/** Parses an upstream response head ("HTTP/1.x NNN reason"); null when it is not HTTP/1.x. */
+export function parseResponseHead(buf: Buffer, end: number): ResponseHead | null {
+  const lineEnd = lineEndAt(buf, 0, end);
+  if (lineEnd < 12 || !bytesAre(buf, 0, "HTTP/1.") || (buf[7] !== 0x30 && buf[7] !== 0x31) || buf[8] !== SP) return null;
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const digit = buf[i]! - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    status = status * 10 + digit;
+  }
+  if (lineEnd > 12 && buf[12] !== SP) return null;
+  for (let i = 13; i < lineEnd; i++) if (buf[i] === 0x0d || buf[i] === 0x0a) return null;
+  const reason = lineEnd <= 13 ? "" : lineEnd === 15 && bytesAre(buf, 13, "OK") ? "OK" : buf.toString("latin1", 13, lineEnd);
+  const headers = lineEnd < end ? parseHeaderLines(buf, lineEnd + 2, end) : new HeaderList([], []);
+  return headers && { status, reason, headers };
 }
 
-function parseHeaderLines(lines: string[]): HeaderList | null {
+/** Header lines in buf[at, end); null at a line that is not `token ":" value`. */
+function parseHeaderLines(buf: Buffer, at: number, end: number): HeaderList | null {
   const names: string[] = [];
   const values: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) return null;
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return null;
-    const value = line.slice(colon + 1).trim();
-    if (/[\0\r\n]/.test(value)) return null;
-    names.push(name.toLowerCase());
+  while (at <= end) {
+    const eol = lineEndAt(buf, at, end);
+    const colon = buf.indexOf(COLON, at);
+    if (colon <= at || colon >= eol) return null;
+    const name = headerName(buf, at, colon);
+    const value = name === null ? null : headerValue(buf, colon + 1, eol);
+    if (value === null) return null;
+    names.push(name!);
     values.push(value);
+    at = eol + 2;
   }
   return new HeaderList(names, values);
+}
+
+/** Where the line starting at `at` ends: its CRLF, or end. */
+function lineEndAt(buf: Buffer, at: number, end: number): number {
+  const eol = buf.indexOf(CRLF, at);
+  return eol === -1 || eol > end ? end : eol;
+}
+
+function bytesAre(buf: Buffer, at: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (buf[at + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+function methodOf(buf: Buffer, to: number): string | null {
+  for (const m of METHODS) if (m.length === to && bytesAre(buf, 0, m)) return m;
+  for (let i = 0; i < to; i++) if (!TCHAR[buf[i]!]) return null;
+  return buf.toString("latin1", 0, to);
+}
+
+/**
+ * Lower-cased header names seen before, by a hash of their bytes: clients send the same few
+ * names on every request, so a known name costs no new string. Bounded, so a client sending
+ * endless distinct names cannot grow it.
+ */
+const NAMES = new Map<number, string>();
+const MAX_NAMES = 256;
+
+function headerName(buf: Buffer, from: number, to: number): string | null {
+  let hash = to - from;
+  for (let i = from; i < to; i++) hash = (Math.imul(hash, 31) + lower(buf[i]!)) | 0;
+  const known = NAMES.get(hash);
+  if (known !== undefined && sameName(buf, from, to, known)) return known;
+  for (let i = from; i < to; i++) if (!TCHAR[buf[i]!]) return null;
+  const name = buf.toString("latin1", from, to).toLowerCase();
+  if (known === undefined && NAMES.size < MAX_NAMES) NAMES.set(hash, name);
+  return name;
+}
+
+/** The bytes spell `name` but for the case of letters (so they are a token, as `name` is). */
+function sameName(buf: Buffer, from: number, to: number, name: string): boolean {
+  if (to - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (lower(buf[from + i]!) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+function lower(byte: number): number {
+  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+}
+
+/** The value without the whitespace around it; null when it holds a control character (left to Bun). */
+function headerValue(buf: Buffer, from: number, to: number): string | null {
+  while (from < to && (buf[from] === SP || buf[from] === HTAB)) from++;
+  while (to > from && (buf[to - 1] === SP || buf[to - 1] === HTAB)) to--;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if ((c < 0x20 && c !== HTAB) || c === 0x7f) return null;
+  }
+  return buf.toString("latin1", from, to);
 }
 
 /** A head to write: status line or request line, then each header, then the blank line. */
