@@ -1,8 +1,9 @@
 /**
  * Counters and histograms for the request path. prom-client hashes a label object on every
  * inc/observe (about a microsecond each, five per request); these keep one plain object per
- * label set, found by a string key, and hand prom-client's registry the values only when
- * /metrics is scraped. The exposition format is prom-client's own: these register as metrics.
+ * label set, found through one map per label (no key string made per lookup), and hand
+ * prom-client's registry the values only when /metrics is scraped. The exposition format is
+ * prom-client's own: these register as metrics.
  */
 import type { Metric, MetricValue, Registry } from "prom-client";
 
@@ -14,8 +15,12 @@ interface Exported {
   aggregator: "sum";
 }
 
+/** Label values to series, one map level a label: a lookup makes no key string. */
+type Level<S> = Map<string, Level<S> | S>;
+
 abstract class Series<S> {
-  private readonly byKey = new Map<string, S>();
+  private readonly root: Level<S> = new Map();
+  private readonly list: S[] = [];
 
   constructor(
     readonly name: string,
@@ -28,25 +33,34 @@ abstract class Series<S> {
 
   /** The series for these label values (in labelNames order), created on first use. */
   protected series(values: readonly string[]): S {
-    const key = values.length === 1 ? values[0]! : values.join("\u0000");
-    let s = this.byKey.get(key);
+    let level = this.root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i]!) as Level<S> | undefined;
+      if (!next) level.set(values[i]!, (next = new Map()));
+      level = next;
+    }
+    const key = last < 0 ? "" : values[last]!; // no labels: one series
+    let s = level.get(key) as S | undefined;
     if (!s) {
       const labels: Record<string, string> = {};
       this.labelNames.forEach((name, i) => (labels[name] = values[i]!));
       s = this.create(labels);
-      this.byKey.set(key, s);
+      level.set(key, s);
+      this.list.push(s);
     }
     return s;
   }
 
   protected abstract create(labels: Record<string, string>): S;
 
-  protected all(): IterableIterator<S> {
-    return this.byKey.values();
+  protected all(): readonly S[] {
+    return this.list;
   }
 
   reset(): void {
-    this.byKey.clear();
+    this.root.clear();
+    this.list.length = 0;
   }
 }
 
@@ -67,7 +81,7 @@ export class FastCounter extends Series<CounterSeries> {
   }
 
   async get(): Promise<Exported> {
-    return { name: this.name, help: this.help, type: "counter", aggregator: "sum", values: [...this.all()].map((s) => ({ labels: s.labels, value: s.value })) };
+    return { name: this.name, help: this.help, type: "counter", aggregator: "sum", values: this.all().map((s) => ({ labels: s.labels, value: s.value })) };
   }
 }
 
