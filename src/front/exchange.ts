@@ -272,18 +272,19 @@ export class FrontExchange implements UpstreamHandler {
   }
 
   /**
-   * Each run of payload goes to the meter as it is, without a copy. When the meter edits the
+   * Each run of payload goes to the meter without a copy: read in place when the bytes pass
+   * unchanged (no view per chunk: a 50-chunk stream made 50), else a view. When the meter edits the
    * stream, a whole upstream chunk it leaves untouched goes out as the upstream framed it, and
    * successive ones as one run of bytes: only what the meter changed is framed anew.
    */
   private readonly onPayload = (start: number, end: number, chunkAt: number): void => {
+    if (this.shape === "pass") return this.meter!.read(this.current, start, end);
     const payload = this.current.subarray(start, end);
     if (this.shape === "whole") {
       this.held.push(payload.slice()); // read whole at the end
       return;
     }
     const passed = this.meter!.push(payload);
-    if (this.shape !== "rechunk") return;
     if (passed === payload && chunkAt >= 0) {
       if (this.untouchedFrom === -1) this.untouchedFrom = chunkAt;
       this.untouchedTo = end;

@@ -43,28 +43,43 @@ export class FrameSplitter {
   push(chunk: Uint8Array): Uint8Array | null {
     if (chunk.length === 0) return this.editing ? null : chunk;
     const out: Segment[] | null = this.editing ? [] : null;
-    let pos = 0;
+    const changed = this.split(chunk, 0, chunk.length, out);
+    if (!out || !changed) return chunk;
+    return joinSegments(out);
+  }
+
+  /**
+   * Scans buf[from, to) of a stream that goes to the client unchanged, without a view of the
+   * run: the front reads a response's chunks in place, between their framing. Not editing only.
+   */
+  read(buf: Uint8Array, from: number, to: number): void {
+    if (this.editing) throw new Error("FrameSplitter.read() on an editing splitter: use push()");
+    if (to > from) this.split(buf, from, to, null);
+  }
+
+  /** Emits the frames that end in buf[from, to) and holds the rest; true when what goes on differs from the input. */
+  private split(buf: Uint8Array, from: number, to: number, out: Segment[] | null): boolean {
+    let pos = from;
     let cut = false;
     const held = this.heldLength > 0;
     if (held) {
-      const end = this.frameEnd(chunk, 0);
+      const end = this.frameEnd(buf, from, to);
       if (end === -1) {
-        this.hold(chunk, 0);
-        return this.editing ? null : chunk;
+        this.hold(buf, from, to);
+        return true;
       }
-      const frame = concatBytes([...this.held, chunk.subarray(0, end)], this.heldLength + end);
+      const frame = concatBytes([...this.held, buf.subarray(from, end)], this.heldLength + end - from);
       this.held = [];
       this.heldLength = 0;
       cut = this.emit(frame, 0, frame.length, out) || cut;
       pos = end;
     }
-    for (let end = this.frameEnd(chunk, pos); end !== -1; end = this.frameEnd(chunk, pos)) {
-      cut = this.emit(chunk, pos, end, out) || cut;
+    for (let end = this.frameEnd(buf, pos, to); end !== -1; end = this.frameEnd(buf, pos, to)) {
+      cut = this.emit(buf, pos, end, out) || cut;
       pos = end;
     }
-    if (pos < chunk.length) this.hold(chunk, pos);
-    if (!out || (!held && !cut && pos === chunk.length)) return chunk;
-    return joinSegments(out);
+    if (pos < to) this.hold(buf, pos, to);
+    return held || cut || pos < to;
   }
 
   /** End of stream: hands over an unterminated last frame; returns what remains to forward. */
@@ -90,17 +105,17 @@ export class FrameSplitter {
     return true;
   }
 
-  private hold(chunk: Uint8Array, from: number): void {
+  private hold(buf: Uint8Array, from: number, to: number): void {
     // A forwarded chunk belongs to the client side now: keep a copy of its tail.
-    const tail = this.editing ? chunk.subarray(from) : chunk.slice(from);
+    const tail = this.editing ? buf.subarray(from, to) : buf.slice(from, to);
     this.held.push(tail);
     this.heldLength += tail.length;
   }
 
-  /** Index just past the first frame delimiter at or after from, or -1. */
-  private frameEnd(chunk: Uint8Array, from: number): number {
-    for (let nl = chunk.indexOf(LF, from); nl !== -1; nl = chunk.indexOf(LF, nl + 1)) {
-      if (this.framing === "line" || this.blankLineEndsAt(chunk, nl)) return nl + 1;
+  /** Index just past the first frame delimiter in buf[from, to), or -1. */
+  private frameEnd(buf: Uint8Array, from: number, to: number): number {
+    for (let nl = buf.indexOf(LF, from); nl !== -1 && nl < to; nl = buf.indexOf(LF, nl + 1)) {
+      if (this.framing === "line" || this.blankLineEndsAt(buf, nl, from)) return nl + 1;
     }
     return -1;
   }
@@ -108,8 +123,8 @@ export class FrameSplitter {
   // An SSE event ends with an empty line. Ollama writes "\n\n" only (fmt
   // "data: %s\n\n" in middleware/openai.go and anthropic.go), never CRLF.
   // The two newlines may arrive in different chunks.
-  private blankLineEndsAt(chunk: Uint8Array, nl: number): boolean {
-    if (nl > 0) return chunk[nl - 1] === LF;
+  private blankLineEndsAt(buf: Uint8Array, nl: number, from: number): boolean {
+    if (nl > from) return buf[nl - 1] === LF;
     const last = this.held[this.held.length - 1];
     return last !== undefined && last[last.length - 1] === LF;
   }

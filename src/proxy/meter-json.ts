@@ -22,6 +22,10 @@ export function jsonBodyMeter(): Meter {
       length += chunk.length;
       return chunk;
     },
+    read(buf, start, end) {
+      parts.push(buf.slice(start, end));
+      length += end - start;
+    },
     end() {
       const body = concatBytes(parts, length);
       parts.length = 0;

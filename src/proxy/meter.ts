@@ -27,6 +27,12 @@ export interface MeterCounts {
  */
 export interface Meter {
   push(chunk: Uint8Array): Uint8Array | null;
+  /**
+   * push() for bytes that go to the client as they are, read in place: buf[start, end) is a run
+   * of the body inside a larger buffer (the front's reads, framing and all). Only for a meter
+   * that removes nothing (stripUsage false); an editing meter throws.
+   */
+  read(buf: Uint8Array, start: number, end: number): void;
   end(): Uint8Array | null;
   /** Meters a body already read whole; returns what to forward (the same bytes when nothing is removed). */
   whole(body: Uint8Array): Uint8Array;
@@ -68,13 +74,14 @@ function streamMeter(framing: Framing, reader: StreamReader, editing: boolean): 
   const splitter = new FrameSplitter(framing, reader.onFrame, editing);
   const push = (chunk: Uint8Array) => splitter.push(chunk);
   const end = () => splitter.end();
-  return { push, end, whole: (body) => wholeByChunks(push, end, body), counts: reader.counts };
+  return { push, read: (buf, start, to) => splitter.read(buf, start, to), end, whole: (body) => wholeByChunks(push, end, body), counts: reader.counts };
 }
 
 function passThrough(): Meter {
   let complete = false;
   return {
     push: (chunk) => chunk,
+    read: () => {},
     end: () => {
       complete = true;
       return null;
