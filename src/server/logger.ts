@@ -54,11 +54,19 @@ export function createLogSink(logging: Config["logging"]): LogSink {
     }
   }, 1000).unref();
   const requestLines = logger.isLevelEnabled("info");
+  // Under load many lines share a millisecond: the time is formatted once per millisecond (it was 1% of a request's CPU).
+  let isoMs = -1;
+  let iso = "";
   return {
     logger,
     request(fields) {
       if (!requestLines) return;
-      pending += `${prefix}${new Date().toISOString()}",${JSON.stringify(fields).slice(1)}\n`;
+      const now = Date.now();
+      if (now !== isoMs) {
+        isoMs = now;
+        iso = new Date(now).toISOString();
+      }
+      pending += `${prefix}${iso}",${JSON.stringify(fields).slice(1)}\n`;
       if (pending.length > 65_536) writePending();
     },
     reopen: () => {
