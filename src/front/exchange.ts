@@ -273,7 +273,7 @@ export class FrontExchange implements UpstreamHandler {
 
   /**
    * Each run of payload goes to the meter without a copy: read in place when the bytes pass
-   * unchanged (no view per chunk: a 50-chunk stream made 50), else a view. When the meter edits the
+   * unchanged (no view object per chunk), else a view. When the meter edits the
    * stream, a whole upstream chunk it leaves untouched goes out as the upstream framed it, and
    * successive ones as one run of bytes: only what the meter changed is framed anew.
    */
