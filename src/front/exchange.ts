@@ -145,11 +145,9 @@ export class FrontExchange implements UpstreamHandler {
       names.push("content-length");
       values.push(String(body.byteLength));
     }
-    const head = serializeHead(`${request.method} ${request.path}${request.search} HTTP/1.1`, names, values);
-    if (!body || body.byteLength === 0) return Buffer.from(head, "latin1");
-    const bytes = Buffer.allocUnsafe(head.length + body.byteLength);
-    bytes.write(head, 0, "latin1");
-    bytes.set(body, head.length);
+    const room = body?.byteLength ?? 0;
+    const bytes = serializeHead(`${request.method} ${request.path}${request.search} HTTP/1.1`, names, values, room);
+    if (room > 0) bytes.set(body!, bytes.byteLength - room);
     return bytes;
   }
 
@@ -223,7 +221,7 @@ export class FrontExchange implements UpstreamHandler {
     this.out.push(this.downstreamHead(head, ticket.headers, length));
   }
 
-  private downstreamHead(head: ResponseHead, own: Record<string, string>, contentLength: string | null): string {
+  private downstreamHead(head: ResponseHead, own: Record<string, string>, contentLength: string | null): Buffer {
     const names: string[] = [];
     const values: string[] = [];
     appendHeaders(head.headers, NOT_DOWNSTREAM_SET, names, values, own);
@@ -410,8 +408,9 @@ export class FrontExchange implements UpstreamHandler {
       names.push("connection");
       values.push("close");
     }
-    const head = serializeHead(`HTTP/1.1 ${response.status} ${response.statusText || reasonOf(response.status)}`, names, values);
-    this.client.write(Buffer.concat([Buffer.from(head, "latin1"), body]));
+    const bytes = serializeHead(`HTTP/1.1 ${response.status} ${response.statusText || reasonOf(response.status)}`, names, values, body.byteLength);
+    bytes.set(body, bytes.byteLength - body.byteLength);
+    this.client.write(bytes);
     this.client.finished(this.request.close);
   }
 }

@@ -72,7 +72,14 @@ describe("parseResponseHead", () => {
 });
 
 it("serializeHead writes a head a parser reads back", () => {
-  const text = serializeHead("POST /api/chat HTTP/1.1", ["host", "content-length"], ["up:11434", "2"]);
+  const text = serializeHead("POST /api/chat HTTP/1.1", ["host", "content-length"], ["up:11434", "2"]).toString("latin1");
   expect(text).toBe("POST /api/chat HTTP/1.1\r\nhost: up:11434\r\ncontent-length: 2\r\n\r\n");
   expect(head(text)).toMatchObject({ path: "/api/chat", contentLength: 2 });
+});
+
+it("serializeHead leaves room for a body after the head, and writes latin1 values byte for byte", () => {
+  const bytes = serializeHead("HTTP/1.1 200 OK", ["x-name"], ["caf\u00e9"], 3);
+  const headLength = bytes.byteLength - 3;
+  expect(bytes.subarray(0, headLength).toString("latin1")).toBe("HTTP/1.1 200 OK\r\nx-name: caf\u00e9\r\n\r\n");
+  expect(bytes[headLength - 5]).toBe(0xe9); // one byte, as received
 });

@@ -181,9 +181,30 @@ function headerValue(buf: Buffer, from: number, to: number): string | null {
   return buf.toString("latin1", from, to);
 }
 
-/** A head to write: status line or request line, then each header, then the blank line. */
-export function serializeHead(startLine: string, names: readonly string[], values: readonly string[]): string {
-  let head = startLine + "\r\n";
-  for (let i = 0; i < names.length; i++) head += names[i] + ": " + values[i] + "\r\n";
-  return head + "\r\n";
+/**
+ * A head to write (status line or request line, then each header, then the blank line) as latin1
+ * bytes, with `room` bytes left after it for a body. Written straight into the buffer: built as
+ * a string, a head of six headers made 13 strings a call, the most of any step of a request.
+ */
+export function serializeHead(startLine: string, names: readonly string[], values: readonly string[], room = 0): Buffer {
+  let length = startLine.length + 4;
+  for (let i = 0; i < names.length; i++) length += names[i]!.length + values[i]!.length + 4;
+  const bytes = Buffer.allocUnsafe(length + room);
+  let at = bytes.write(startLine, 0, "latin1");
+  at = crlf(bytes, at);
+  for (let i = 0; i < names.length; i++) {
+    at += bytes.write(names[i]!, at, "latin1");
+    bytes[at++] = COLON;
+    bytes[at++] = SP;
+    at += bytes.write(values[i]!, at, "latin1");
+    at = crlf(bytes, at);
+  }
+  crlf(bytes, at);
+  return bytes;
+}
+
+function crlf(bytes: Buffer, at: number): number {
+  bytes[at] = 0x0d;
+  bytes[at + 1] = 0x0a;
+  return at + 2;
 }
