@@ -145,10 +145,7 @@ export class FrontExchange implements UpstreamHandler {
       names.push("content-length");
       values.push(String(body.byteLength));
     }
-    const room = body?.byteLength ?? 0;
-    const bytes = serializeHead(`${request.method} ${request.path}${request.search} HTTP/1.1`, names, values, room);
-    if (room > 0) bytes.set(body!, bytes.byteLength - room);
-    return bytes;
+    return serializeHead(`${request.method} ${request.path}${request.search} HTTP/1.1`, names, values, body);
   }
 
   // UpstreamHandler
@@ -408,9 +405,7 @@ export class FrontExchange implements UpstreamHandler {
       names.push("connection");
       values.push("close");
     }
-    const bytes = serializeHead(`HTTP/1.1 ${response.status} ${response.statusText || reasonOf(response.status)}`, names, values, body.byteLength);
-    bytes.set(body, bytes.byteLength - body.byteLength);
-    this.client.write(bytes);
+    this.client.write(serializeHead(`HTTP/1.1 ${response.status} ${response.statusText || reasonOf(response.status)}`, names, values, body));
     this.client.finished(this.request.close);
   }
 }

@@ -182,14 +182,14 @@ function headerValue(buf: Buffer, from: number, to: number): string | null {
 }
 
 /**
- * A head to write (status line or request line, then each header, then the blank line) as latin1
- * bytes, with `room` bytes left after it for a body. Written straight into the buffer: built as
- * a string, a head of six headers made 13 strings a call, the most of any step of a request.
+ * A message to write: its head (status line or request line, then each header, then the blank
+ * line) as latin1 bytes, then the body if any, in one buffer. Written straight into the buffer:
+ * built as a string, a head of six headers made 13 strings a call, the most of any step of a request.
  */
-export function serializeHead(startLine: string, names: readonly string[], values: readonly string[], room = 0): Buffer {
+export function serializeHead(startLine: string, names: readonly string[], values: readonly string[], body?: Uint8Array | null): Buffer {
   let length = startLine.length + 4;
   for (let i = 0; i < names.length; i++) length += names[i]!.length + values[i]!.length + 4;
-  const bytes = Buffer.allocUnsafe(length + room);
+  const bytes = Buffer.allocUnsafe(length + (body?.byteLength ?? 0));
   let at = bytes.write(startLine, 0, "latin1");
   at = crlf(bytes, at);
   for (let i = 0; i < names.length; i++) {
@@ -199,7 +199,8 @@ export function serializeHead(startLine: string, names: readonly string[], value
     at += bytes.write(values[i]!, at, "latin1");
     at = crlf(bytes, at);
   }
-  crlf(bytes, at);
+  at = crlf(bytes, at);
+  if (body) bytes.set(body, at);
   return bytes;
 }
 

@@ -15,17 +15,17 @@ export function jsonBodyMeter(): Meter {
   const parts: Uint8Array[] = [];
   let length = 0;
   let counts: MeterCounts = { promptTokens: 0, completionTokens: 0, complete: false, error: null };
+  // A copy: the forwarded bytes belong to the client side from here on.
+  const keep = (buf: Uint8Array, start: number, end: number) => {
+    parts.push(buf.slice(start, end));
+    length += end - start;
+  };
   return {
     push(chunk) {
-      // A copy: the forwarded chunk belongs to the client side from here on.
-      parts.push(chunk.slice());
-      length += chunk.length;
+      keep(chunk, 0, chunk.length);
       return chunk;
     },
-    read(buf, start, end) {
-      parts.push(buf.slice(start, end));
-      length += end - start;
-    },
+    read: keep,
     end() {
       const body = concatBytes(parts, length);
       parts.length = 0;
