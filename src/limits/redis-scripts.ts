@@ -1,5 +1,6 @@
 /**
- * The Lua scripts of the Redis limiter, one per operation, so each is one atomic round trip.
+ * The Lua scripts of the Redis limiter: a user's turn (settle, then admit) and a read of the state,
+ * each one atomic round trip.
  *
  * Every script takes the same five KEYS, all in one user's hash tag (so they live in one Redis
  * Cluster slot): the four window hashes in WINDOWS order, each {i: bucket index, p: previous
@@ -35,26 +36,31 @@ local function read(w, now)
   return i, tonumber(v[2]), tonumber(v[3])
 end
 
-local function write(w, i, p, c)
-  redis.call('HSET', KEYS[w], 'i', i, 'p', p, 'c', c)
+local function write(w, b)
+  redis.call('HSET', KEYS[w], 'i', b[1], 'p', b[2], 'c', b[3])
   redis.call('PEXPIRE', KEYS[w], 2 * SIZE[w])
 end
 `;
 
 /**
- * Admits a batch of requests of one user, in order, each all-or-nothing as if called alone.
- * ARGV: now, slot ttl ms, the four window limits, the concurrency limit (-1: none), then one
- * slot id per request ("" when no concurrency limit).
- * Reply: now, then i, p, c per window as read before the batch (ADMIT_HEAD_SIZE values), then per
- * request {failed (0, or the refusing KINDS index + 1), in flight after it}. Each admission adds
- * one to the current bucket of every limited request window and changes nothing else, so the
- * state right after each request follows from the head and the admissions before it: the reply
- * grows by two numbers a request instead of fifteen.
+ * One turn of one user: settles the finished requests of a batch, then admits its new requests,
+ * in order, each all-or-nothing as if called alone. Settling first is one order the requests
+ * could have arrived in, since every one of the batch was still unanswered when it was sent.
+ * ARGV: now, slot ttl ms, the four window limits, the concurrency limit (-1: none), the number
+ * of settlements, then per settlement its slot id ("" when none was taken) and its tokens, then
+ * one slot id per admission ("" when no concurrency limit).
+ * Releasing a slot is idempotent; tokens add to every limited token window.
+ * Reply (only when the batch admits): now, then i, p, c per window after the settlements
+ * (ADMIT_HEAD_SIZE values), then per admission {failed (0, or the refusing KINDS index + 1), in
+ * flight after it}. Each admission adds one to the current bucket of every limited request
+ * window and changes nothing else, so the state right after each one follows from the head and
+ * the admissions before it: the reply grows by two numbers a request instead of fifteen.
  */
-export const ADMIT = `${PRELUDE}
+export const TURN = `${PRELUDE}
 local TOKENS = {${WINDOWS.map((w) => String(w.tokens)).join(", ")}}
 local CHECK = {${CHECK_ORDER.map((i) => i + 1).join(", ")}}
 local REQUESTS = {${luaIndexes((w) => !w.tokens)}}
+local TOKEN_WINDOWS = {${luaIndexes((w) => w.tokens)}}
 local function passes(w, i, p, c, now, limit)
   local at = math.max(now, i * SIZE[w])
   local idx = math.floor(at / SIZE[w])
@@ -67,10 +73,35 @@ local now = clock(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local limit = {}
 for w = 1, 5 do limit[w] = tonumber(ARGV[2 + w]) end
+local settled = tonumber(ARGV[8])
+local first = 9 + 2 * settled
+local admitting = #ARGV >= first
 
 local b = {}
+local function load(w)
+  if b[w] == nil then b[w] = {read(w, now)} end
+end
+
+local released = {}
+local tokens = 0
+for n = 9, first - 1, 2 do
+  if ARGV[n] ~= '' then released[#released + 1] = ARGV[n] end
+  tokens = tokens + tonumber(ARGV[n + 1])
+end
+if #released > 0 then redis.call('ZREM', KEYS[5], unpack(released)) end
+if tokens > 0 then
+  for _, w in ipairs(TOKEN_WINDOWS) do
+    if limit[w] >= 0 then
+      load(w)
+      b[w][3] = b[w][3] + tokens
+      write(w, b[w])
+    end
+  end
+end
+if not admitting then return 0 end
+
 for w = 1, 4 do
-  if limit[w] >= 0 then b[w] = {read(w, now)} else b[w] = {0, 0, 0} end
+  if limit[w] >= 0 then load(w) else b[w] = {0, 0, 0} end
 end
 local inflight = 0
 if limit[5] >= 0 then
@@ -85,7 +116,7 @@ end
 local admitted = 0
 -- One ZADD for the batch: score, member pairs.
 local slots = {}
-for n = 8, #ARGV do
+for n = first, #ARGV do
   local failed = 0
   if limit[5] >= 0 and inflight >= limit[5] then failed = 5 end
   if failed == 0 then
@@ -113,7 +144,7 @@ end
 
 if admitted > 0 then
   for _, w in ipairs(REQUESTS) do
-    if limit[w] >= 0 then write(w, b[w][1], b[w][2], b[w][3]) end
+    if limit[w] >= 0 then write(w, b[w]) end
   end
   if limit[5] >= 0 then
     redis.call('ZADD', KEYS[5], unpack(slots))
@@ -123,35 +154,8 @@ end
 return reply
 `;
 
-/** Values before the per-request pairs in ADMIT's reply: now, then i, p, c per window. */
+/** Values before the per-admission pairs in TURN's reply: now, then i, p, c per window. */
 export const ADMIT_HEAD_SIZE = 1 + 3 * WINDOWS.length;
-
-/**
- * Settles a batch of finished requests of one user.
- * ARGV: now, "1"/"0" per token window in WINDOWS order (limited or not), then per request its
- * slot id ("" when none was taken) and its tokens. Releasing a slot is idempotent; tokens add.
- */
-export const FINISH = `${PRELUDE}
-local TOKEN_WINDOWS = {${luaIndexes((w) => w.tokens)}}
-local flags = ARGV[2]
-local tokens = 0
-local slots = {}
-for n = 3, #ARGV, 2 do
-  if ARGV[n] ~= '' then slots[#slots + 1] = ARGV[n] end
-  tokens = tokens + tonumber(ARGV[n + 1])
-end
-if #slots > 0 then redis.call('ZREM', KEYS[5], unpack(slots)) end
-if tokens > 0 then
-  local now = clock(ARGV[1])
-  for n, w in ipairs(TOKEN_WINDOWS) do
-    if string.sub(flags, n, n) == '1' then
-      local i, p, c = read(w, now)
-      write(w, i, p, c + tokens)
-    end
-  end
-end
-return 0
-`;
 
 /**
  * ARGV: now, the four window limits, the concurrency limit (-1: none). Writes nothing.

@@ -1,10 +1,9 @@
 /**
  * RedisLimiter: the Limiter shared by every gateway pointed at one Redis. Each operation is one
  * Lua script (EVALSHA, with ioredis falling back to EVAL once after a Redis restart), so admit is
- * one round trip and no read-then-write race exists between gateways. A user's admissions (and
- * settlements) go as one script call per round trip that takes them in order (turn-batch.ts): a
- * busy gateway sends Redis a fraction of the commands, each request still decided exactly as if
- * alone.
+ * one round trip and no read-then-write race exists between gateways. A user's settlements and
+ * admissions go as one script call per round trip (turn-batch.ts, TURN): a busy gateway sends
+ * Redis a fraction of the commands, each request still decided exactly as if alone.
  */
 
 import { randomUUID } from "node:crypto";
@@ -12,7 +11,7 @@ import { Redis } from "ioredis";
 import type { Limits } from "../store/store.ts";
 import { type Admission, type LimitState, type Limiter, LimiterUnavailable, SLOT_TTL_MS } from "./limiter.ts";
 import { noLimitsState, refusal, stateFrom } from "./outcome.ts";
-import { ADMIT, ADMIT_HEAD_SIZE, FINISH, STATE } from "./redis-scripts.ts";
+import { ADMIT_HEAD_SIZE, STATE, TURN } from "./redis-scripts.ts";
 import type { Buckets } from "./sliding.ts";
 import { TurnBatcher } from "./turn-batch.ts";
 import { WINDOWS, noTokenLimits, unlimited } from "./windows.ts";
@@ -27,7 +26,13 @@ export interface RedisLimiterOptions {
 }
 
 type Arg = string | number;
-/** One request's answer from an ADMIT batch: the state right after its own admission. */
+/** What a user's turn takes: an admission (its slot id) or a settlement. */
+type TurnInput = string | Settlement;
+interface Settlement {
+  slot: string;
+  tokens: number;
+}
+/** One request's answer from a turn: the state right after its own admission. */
 interface Admitted {
   failed: number;
   at: number;
@@ -36,8 +41,7 @@ interface Admitted {
 }
 
 interface Scripts {
-  limiterAdmit(...args: Arg[]): Promise<number[]>;
-  limiterFinish(...args: Arg[]): Promise<number>;
+  limiterTurn(...args: Arg[]): Promise<number[] | 0>;
   limiterState(...args: Arg[]): Promise<number[]>;
 }
 
@@ -54,8 +58,7 @@ export class RedisLimiter implements Limiter {
   private readonly instance = randomUUID();
   private nextSlot = 0;
   private lastError: Error | null = null;
-  private readonly admissions: TurnBatcher<string, Admitted>;
-  private readonly settlements: TurnBatcher<[slot: string, tokens: number], void>;
+  private readonly turns: TurnBatcher<TurnInput, Admitted | null>;
 
   constructor(options: RedisLimiterOptions) {
     const timeoutMs = options.timeoutMs ?? 500;
@@ -75,18 +78,16 @@ export class RedisLimiter implements Limiter {
     // Without a listener ioredis prints every reconnect failure; the caller reports unavailability.
     this.client.on("error", (err: Error) => (this.lastError = err));
     this.client.on("ready", () => (this.lastError = null));
-    this.client.defineCommand("limiterAdmit", { lua: ADMIT, numberOfKeys: KEY_COUNT });
-    this.client.defineCommand("limiterFinish", { lua: FINISH, numberOfKeys: KEY_COUNT });
+    this.client.defineCommand("limiterTurn", { lua: TURN, numberOfKeys: KEY_COUNT });
     this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
     this.scripts = this.client as unknown as Scripts;
-    this.admissions = new TurnBatcher((key, slots) => this.admitBatch(key, slots));
-    this.settlements = new TurnBatcher((key, entries) => this.finishBatch(key, entries));
+    this.turns = new TurnBatcher((key, inputs) => this.turn(key, inputs));
   }
 
   async admit(userId: string, limits: Limits, now?: number): Promise<Admission> {
     if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
     const slot = limits.concurrency === null ? "" : `${this.instance}:${++this.nextSlot}`;
-    const { failed, at, inFlight, buckets } = await this.call(() => this.admissions.add(batchKey(userId, now, argsOf(limits).admit), slot));
+    const { failed, at, inFlight, buckets } = (await this.call(() => this.turns.add(batchKey(userId, now, limits), slot)))!;
     const state = stateFrom(limits, at, buckets, inFlight);
     return failed === 0 ? { ok: true, slot, state } : refusal(failed - 1, state);
   }
@@ -94,30 +95,38 @@ export class RedisLimiter implements Limiter {
   async finish(userId: string, slot: string, tokens: number, limits: Limits, now?: number): Promise<void> {
     const charge = tokens > 0 && !noTokenLimits(limits);
     if (slot === "" && !charge) return;
-    await this.call(() => this.settlements.add(batchKey(userId, now, argsOf(limits).finish), [slot, charge ? tokens : 0]));
+    await this.call(() => this.turns.add(batchKey(userId, now, limits), { slot, tokens: charge ? tokens : 0 }));
   }
 
-  /** One ADMIT call for a batch; the key carries the user, the clock argument and the limits. */
-  private async admitBatch(key: string, slots: string[]): Promise<Admitted[]> {
+  /**
+   * One TURN call for a batch: its settlements, then its admissions. The key carries the user,
+   * the clock argument and the limits; settlements answer null.
+   */
+  private async turn(key: string, inputs: TurnInput[]): Promise<(Admitted | null)[]> {
     const [userId, now, ...limits] = key.split(" ");
-    const r = await this.scripts.limiterAdmit(...this.keys(userId!), now!, this.slotTtlMs, ...limits, ...slots);
+    const settled: Arg[] = [];
+    const slots: string[] = [];
+    for (const input of inputs) {
+      if (typeof input === "string") slots.push(input);
+      else settled.push(input.slot, input.tokens);
+    }
+    const r = await this.scripts.limiterTurn(...this.keys(userId!), now!, this.slotTtlMs, ...limits, settled.length / 2, ...settled, ...slots);
+    if (r === 0) return inputs.map(() => null);
     const at = r[0]!;
     const before = bucketsFrom(r, 1);
-    // Each admission adds one to the current bucket of every limited request window (ADMIT's reply).
+    // Each admission adds one to the current bucket of every limited request window (TURN's reply).
     const counted = WINDOWS.map((w, i) => !w.tokens && Number(limits[i]) >= 0);
+    let n = 0;
     let admitted = 0;
-    return slots.map((_, n) => {
+    return inputs.map((input) => {
+      if (typeof input !== "string") return null;
       const failed = r[ADMIT_HEAD_SIZE + 2 * n]!;
+      const inFlight = r[ADMIT_HEAD_SIZE + 2 * n + 1]!;
+      n++;
       if (failed === 0) admitted++;
       const buckets = admitted === 0 ? before : before.map((b, i) => (counted[i] ? { ...b, cur: b.cur + admitted } : b));
-      return { failed, at, inFlight: r[ADMIT_HEAD_SIZE + 2 * n + 1]!, buckets };
+      return { failed, at, inFlight, buckets };
     });
-  }
-
-  private async finishBatch(key: string, entries: [string, number][]): Promise<void[]> {
-    const [userId, now, flags] = key.split(" ");
-    await this.scripts.limiterFinish(...this.keys(userId!), now!, flags!, ...entries.flat());
-    return entries.map(() => undefined);
   }
 
   async state(userId: string, limits: Limits, now?: number): Promise<LimitState> {
@@ -157,22 +166,18 @@ function unavailable(reason: unknown, cause: unknown): LimiterUnavailable {
   return new LimiterUnavailable(`redis limiter unavailable: ${(reason as Error).message}`, { cause });
 }
 
-/** Calls batch together when they agree on all of these; none contains a space. */
-function batchKey(userId: string, now: number | undefined, args: string): string {
-  return `${userId} ${now ?? ""} ${args}`;
+/** Calls batch together when they agree on the user, the clock argument and the limits; none contains a space. */
+function batchKey(userId: string, now: number | undefined, limits: Limits): string {
+  return `${userId} ${now ?? ""} ${joinedLimitArgs(limits)}`;
 }
 
-/**
- * The scripts' limit arguments, joined: ADMIT's limits and FINISH's token-window flags.
- * Cached principals hand the same Limits object to every request, so each is built once.
- */
-const limitArgCache = new WeakMap<Limits, { admit: string; finish: string }>();
+/** Cached principals hand the same Limits object to every request, so each is joined once. */
+const limitArgCache = new WeakMap<Limits, string>();
 
-function argsOf(limits: Limits): { admit: string; finish: string } {
+function joinedLimitArgs(limits: Limits): string {
   let args = limitArgCache.get(limits);
-  if (!args) {
-    const flags = WINDOWS.filter((w) => w.tokens).map((w) => (w.limit(limits) === null ? "0" : "1"));
-    args = { admit: limitArgs(limits).join(" "), finish: flags.join("") };
+  if (args === undefined) {
+    args = limitArgs(limits).join(" ");
     limitArgCache.set(limits, args);
   }
   return args;

@@ -77,6 +77,26 @@ export function limiterContract(name: string, make: () => Promise<LimiterUnderTe
       expect(state.windows.find((w) => w.name === "tokens_hourly")?.used).toBe(21);
     });
 
+    it("applies settlements made before admissions in the same turn to those admissions", async () => {
+      const id = user();
+      const l = limits({ concurrency: 2, tokensHourly: 30 });
+      const [a, b] = (await Promise.all([limiter.admit(id, l, T0), limiter.admit(id, l, T0)])).map(admitted);
+      // One turn: a's slot and tokens come back, then two new requests arrive. The freed slot
+      // admits exactly one of them; a's 30 tokens then fill the token window for the second.
+      const [, c, d] = await Promise.all([limiter.finish(id, a!.slot, 30, l, T0), limiter.admit(id, l, T0), limiter.admit(id, l, T0)]);
+      expect(refused(c!)).toMatchObject({ kind: "tokens_hourly" });
+      expect(refused(d!)).toMatchObject({ kind: "tokens_hourly" });
+      await limiter.finish(id, b!.slot, 0, l, T0);
+      const next = admitted(await limiter.admit(id, l, T0 + HOUR + 1));
+      expect(next.state.concurrency).toEqual({ limit: 2, inFlight: 1 });
+      // Slots alone: a release and an admission in one turn.
+      const other = user();
+      const m = limits({ concurrency: 1 });
+      const held = admitted(await limiter.admit(other, m, T0));
+      const [, again] = await Promise.all([limiter.finish(other, held.slot, 0, m, T0), limiter.admit(other, m, T0)]);
+      expect(admitted(again!).state.concurrency).toEqual({ limit: 1, inFlight: 1 });
+    });
+
     it("reports to each of concurrent admissions the state right after its own", async () => {
       const id = user();
       const l = limits({ requestsHourly: 5, requestsDaily: 100, tokensHourly: 1000 });
