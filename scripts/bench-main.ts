@@ -122,7 +122,12 @@ async function main(): Promise<void> {
       const measured: Cell[][] = [];
       for (let round = 1; round <= rounds; round++) {
         log(`round ${round} of ${rounds}`);
-        for (const target of targets) measured.push(await measureTarget(target, emulator, target.name === "parallama-postgres" ? redis : null));
+        // Each round starts one configuration later, so none always follows the same neighbour
+        // (a gateway's idle collection after its run can land in the next one's measurement).
+        for (let i = 0; i < targets.length; i++) {
+          const target = targets[(i + round - 1) % targets.length]!;
+          measured.push(await measureTarget(target, emulator, target.name === "parallama-postgres" ? redis : null));
+        }
       }
       cells.push(...medianCells(measured.flat()));
     } finally {
