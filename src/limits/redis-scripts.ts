@@ -26,19 +26,22 @@ local function clock(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Window w's buckets rolled forward to now: index, previous, current.
+-- Window w's buckets rolled forward to now: index, previous, current, and whether the stored
+-- index differs (a new bucket, or no key).
 local function read(w, now)
   local idx = math.floor(now / SIZE[w])
   local v = redis.call('HMGET', KEYS[w], 'i', 'p', 'c')
   local i = tonumber(v[1])
-  if i == nil or i < idx - 1 then return idx, 0, 0 end
-  if i == idx - 1 then return idx, tonumber(v[3]), 0 end
-  return i, tonumber(v[2]), tonumber(v[3])
+  if i == nil or i < idx - 1 then return idx, 0, 0, true end
+  if i == idx - 1 then return idx, tonumber(v[3]), 0, true end
+  return i, tonumber(v[2]), tonumber(v[3]), false
 end
 
+-- b: {i, p, c, new bucket}. A key needs to outlive only its current bucket and the next one, so
+-- its expiry is set when it starts a bucket (2 windows from then) and not on every write.
 local function write(w, b)
   redis.call('HSET', KEYS[w], 'i', b[1], 'p', b[2], 'c', b[3])
-  redis.call('PEXPIRE', KEYS[w], 2 * SIZE[w])
+  if b[4] then redis.call('PEXPIRE', KEYS[w], 2 * SIZE[w]) end
 end
 `;
 

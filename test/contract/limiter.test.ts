@@ -75,6 +75,15 @@ describe("RedisLimiter shared by several gateways", () => {
       expect(await ttl("tokens_daily")).toBeGreaterThan(2 * WINDOW_MS.day - 60_000);
       expect(await ttl("slots")).toBeLessThanOrEqual(SLOT_TTL_MS);
       expect(await ttl("slots")).toBeGreaterThan(0);
+      // A window's expiry is set when it starts a bucket, and lasts through the next bucket;
+      // later writes in the same bucket leave it alone.
+      const first = await ttl("requests_hourly");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await limiter.admit("u1", all);
+      const second = await ttl("requests_hourly");
+      expect(second).toBeLessThan(first);
+      const hour = WINDOW_MS.hour;
+      expect(second).toBeGreaterThanOrEqual((Math.floor(Date.now() / hour) + 2) * hour - Date.now() - 50);
     } finally {
       await limiter.close();
       await redis.quit();
