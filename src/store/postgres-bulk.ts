@@ -15,9 +15,17 @@ function chunks<T>(rows: T[]): T[][] {
   return out;
 }
 
-/** Raw usage rows; a user that no longer exists is stored as user_id NULL, as if deleted after the write. */
+/**
+ * Raw usage rows; a user that no longer exists is stored as user_id NULL, as if deleted after the
+ * write. The rows' users are locked first, once each, so none is deleted before this commits
+ * (deleteUser then sets these rows' user_id to NULL): what the foreign key's per-row trigger did.
+ */
 export async function insertUsageRows(tx: SQL, rows: UsageRecord[]): Promise<void> {
   for (const chunk of chunks(rows)) {
+    const users = [...new Set(chunk.map((r) => r.userId).filter((id) => id !== null))];
+    if (users.length > 0) {
+      await tx`SELECT 1 FROM users WHERE id IN (SELECT jsonb_array_elements_text(${tx.json(users)}::jsonb)::uuid) FOR KEY SHARE`;
+    }
     await tx`
       INSERT INTO usage_logs (id, user_id, user_name, key_id, timestamp, method, endpoint, model_name,
         prompt_tokens, completion_tokens, request_duration, status_code)

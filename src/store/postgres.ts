@@ -109,7 +109,11 @@ class PostgresStore implements Store {
   }
 
   async deleteUser(userId: string): Promise<void> {
-    await this.write((tx) => changeOne(tx, tx`DELETE FROM users WHERE id = ${userId}`, "user"));
+    await this.write(async (tx) => {
+      // Waits for usage inserts holding this user (postgres-bulk.ts), then sees their rows.
+      await changeOne(tx, tx`DELETE FROM users WHERE id = ${userId}`, "user");
+      await tx`UPDATE usage_logs SET user_id = NULL WHERE user_id = ${userId}`;
+    });
   }
 
   async countAdmins(): Promise<number> {

@@ -14,7 +14,7 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
 }
 
-const MIGRATIONS = ["0001_init", "0002_usage_hourly", "0003_usage_logs_one_index"];
+const MIGRATIONS = ["0001_init", "0002_usage_hourly", "0003_usage_logs_one_index", "0004_usage_logs_no_row_trigger"];
 const HOUR = 3_600_000;
 
 export async function expectStoreError(promise: Promise<unknown>, code: StoreErrorCode): Promise<StoreError> {
@@ -121,6 +121,18 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         // The recorder may flush rows of a user deleted meanwhile: they are kept, without the id.
         await store.insertUsage([usageRow(bob, { id: crypto.randomUUID() })]);
         expect((await store.dump()).usage.filter((r) => r.userName === "bob")).toHaveLength(bobs.length + 1);
+      });
+
+      it("leaves no usage row naming a user deleted while its usage was being written", async () => {
+        for (let i = 0; i < 20; i++) {
+          const u = await store.createUser({ name: `racer${i}`, role: "user" });
+          const rows = Array.from({ length: 50 }, () => usageRow(u));
+          await Promise.all([store.insertUsage(rows), store.deleteUser(u.id)]);
+        }
+        const dump = await store.dump();
+        const racers = dump.usage.filter((r) => r.userName.startsWith("racer"));
+        expect(racers).toHaveLength(20 * 50);
+        expect(racers.filter((r) => r.userId !== null)).toEqual([]);
       });
 
       it("creates, finds, lists, revokes, expires and touches keys", async () => {
