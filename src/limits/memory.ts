@@ -41,9 +41,8 @@ export class MemoryLimiter implements Limiter {
     this.prune(now);
     const user = this.touch(userId, now);
     if (limits.concurrency !== null) dropExpired(user.slots, now);
-    const before = stateFrom(limits, now, user.buckets, user.slots.size);
-    const failed = firstFailure(before);
-    if (failed !== null) return refusal(failed, before);
+    const failed = firstFailure(limits, now, user.buckets, user.slots.size);
+    if (failed !== null) return refusal(failed, stateFrom(limits, now, user.buckets, user.slots.size));
     this.charge(user, limits, 1, false);
     let slot = "";
     if (limits.concurrency !== null) {

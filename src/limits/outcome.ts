@@ -2,7 +2,7 @@
 
 import type { Limits } from "../store/store.ts";
 import type { Admission, LimitState, WindowState } from "./limiter.ts";
-import { type Buckets, windowState } from "./sliding.ts";
+import { type Buckets, wholeUsedAt, windowState } from "./sliding.ts";
 import { CHECK_ORDER, CONCURRENCY, KINDS, WINDOWS } from "./windows.ts";
 
 /** The state of a user without any limit. */
@@ -25,12 +25,12 @@ export function stateFrom(limits: Limits, now: number, buckets: readonly Buckets
 }
 
 /** The KINDS code of the first limit that refuses, in check order, or null when all pass. */
-export function firstFailure(state: LimitState): number | null {
-  const c = state.concurrency;
-  if (c && c.inFlight >= c.limit) return CONCURRENCY;
+export function firstFailure(limits: Limits, now: number, buckets: readonly Buckets[], inFlight: number): number | null {
+  if (limits.concurrency !== null && inFlight >= limits.concurrency) return CONCURRENCY;
   for (const i of CHECK_ORDER) {
-    const w = state.windows.find((s) => s.name === WINDOWS[i]!.name);
-    if (w && w.remaining === 0) return i;
+    const spec = WINDOWS[i]!;
+    const limit = spec.limit(limits);
+    if (limit !== null && wholeUsedAt(spec, buckets[i]!, now) >= limit) return i;
   }
   return null;
 }

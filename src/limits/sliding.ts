@@ -55,8 +55,13 @@ function wholeUsed(used: number, tokens: boolean): number {
   return tokens ? Math.floor(used) : Math.ceil(used);
 }
 
+/** Whole units used at `now`; the next request passes the window exactly when this is below its limit. */
+export function wholeUsedAt(spec: WindowSpec, b: Buckets, now: number): number {
+  return wholeUsed(usedAt(b, now, spec.ms), spec.tokens);
+}
+
 export function windowState(spec: WindowSpec, limit: number, b: Buckets, now: number): WindowState {
-  const used = wholeUsed(usedAt(b, now, spec.ms), spec.tokens);
+  const used = wholeUsedAt(spec, b, now);
   return {
     name: spec.name,
     limit,
