@@ -27,6 +27,8 @@ export interface VerifierOptions {
 
 interface CacheEntry {
   principal: Principal;
+  /** The answer for a hit, built once. */
+  verified: VerifyResult;
   until: number;
 }
 
@@ -54,17 +56,23 @@ export class KeyVerifier {
     this.poller.unref();
   }
 
-  /** clientAddress is asked for only when the key is not cached (it feeds the failure throttle). */
-  async verify(presented: string, clientAddress: () => string): Promise<VerifyResult> {
+  /**
+   * A cached key is answered at once, without a promise (the hot path); clientAddress is asked for
+   * only when the key is not cached (it feeds the failure throttle).
+   */
+  verify(presented: string, clientAddress: () => string): VerifyResult | Promise<VerifyResult> {
     const digest = sha256(presented);
     const hit = this.cache.get(digest);
     const now = Date.now();
     if (hit && hit.until > now) {
       const expiresAt = hit.principal.key.expiresAt;
       if (expiresAt && expiresAt.getTime() <= now) return { ok: false, reason: "expired" };
-      return { ok: true, principal: hit.principal };
+      return hit.verified;
     }
-    const address = clientAddress();
+    return this.verifyMiss(presented, digest, clientAddress(), now);
+  }
+
+  private async verifyMiss(presented: string, digest: string, address: string, now: number): Promise<VerifyResult> {
     if (this.failures.exceeded(address, this.failureBudget, now)) return { ok: false, reason: "throttled" };
     let result = this.pending.get(digest);
     if (!result) {
@@ -98,8 +106,9 @@ export class KeyVerifier {
     }
     const refusal = refusalOf(principal, now);
     if (refusal) return { ok: false, reason: refusal };
-    this.cache.set(digest, { principal, until: now + this.options.cacheTtlMs });
-    return { ok: true, principal };
+    const verified: VerifyResult = { ok: true, principal };
+    this.cache.set(digest, { principal, verified, until: now + this.options.cacheTtlMs });
+    return verified;
   }
 
   private async pollRevision(): Promise<void> {
@@ -123,7 +132,7 @@ function refusalOf(principal: Principal, now: number): VerifyFailure | null {
 }
 
 function sha256(text: string): string {
-  return new Bun.CryptoHasher("sha256").update(text).digest("base64");
+  return Bun.CryptoHasher.hash("sha256", text, "base64");
 }
 
 /** Fixed-window failure counts per subject, pruned as windows end. */

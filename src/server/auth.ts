@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { handedOverPeer } from "../front/handover.ts";
-import type { KeyVerifier, VerifyFailure } from "../keys/verifier.ts";
+import type { KeyVerifier, VerifyFailure, VerifyResult } from "../keys/verifier.ts";
 import type { Principal } from "../store/store.ts";
 import { type ErrorCode, GatewayError } from "./errors.ts";
 import type { RejectionReason } from "./metrics.ts";
@@ -14,6 +14,7 @@ function presentedKey(headers: HeaderReader): string | null {
   if (apiKey) return apiKey.trim();
   const auth = headers.get("authorization");
   if (!auth) return null;
+  if (auth.startsWith("Bearer ") && auth.charCodeAt(7) > 32 && auth.charCodeAt(auth.length - 1) > 32) return auth.slice(7);
   const space = auth.indexOf(" ");
   const scheme = auth.slice(0, space).toLowerCase();
   const value = auth.slice(space + 1).trim();
@@ -60,13 +61,20 @@ export function clientAddress(server: Server<unknown> | null, request: Request):
   return handedOverPeer(peer.port) ?? peer.address;
 }
 
-/** Resolves the request's principal or throws AuthError saying which check failed (never echoing the key). */
-export async function authenticate(verifier: KeyVerifier, headers: HeaderReader, address: () => string): Promise<Principal> {
+/**
+ * Resolves the request's principal or throws AuthError saying which check failed (never echoing
+ * the key); a cached key resolves without a promise.
+ */
+export function authenticate(verifier: KeyVerifier, headers: HeaderReader, address: () => string): Principal | Promise<Principal> {
   const key = presentedKey(headers);
   if (key == null) {
     throw new AuthError("auth_missing", "missing API key: send Authorization: Bearer <key>, X-API-Key, or HTTP Basic with the key as password", "auth_missing");
   }
-  const result = await verifier.verify(key, address);
+  const result = verifier.verify(key, address);
+  return result instanceof Promise ? result.then(principalOf) : principalOf(result);
+}
+
+function principalOf(result: VerifyResult): Principal {
   if (result.ok) return result.principal;
   const failure = FAILURES[result.reason];
   throw new AuthError(failure.code, failure.message, failure.reason);

@@ -59,9 +59,11 @@ export async function admit(
   address: () => string,
   read: (principal: Principal) => PreparedRequest | Promise<PreparedRequest>,
 ): Promise<Admitted> {
-  const principal = await authenticate(deps.verifier, headers, address);
+  const authenticated = authenticate(deps.verifier, headers, address);
+  const principal = authenticated instanceof Promise ? await authenticated : authenticated;
   x.principal = principal;
-  const prepared = await read(principal);
+  const reading = read(principal);
+  const prepared = reading instanceof Promise ? await reading : reading;
   x.model = prepared.facts.model;
   checkPolicy(principal, x.route, x.method, x.path, prepared.facts);
   const ticket = await deps.gate.admit(principal);

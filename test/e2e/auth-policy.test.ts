@@ -18,14 +18,16 @@ describe.each(DRIVERS)("authentication and policy (%s)", (driver) => {
 
   it("accepts the key as Bearer, X-API-Key and HTTP Basic password, and never forwards it", async () => {
     const basic = `Basic ${Buffer.from(`anyone:${key}`).toString("base64")}`;
-    for (const headers of [bearer(key), { "x-api-key": key }, { authorization: basic }]) {
+    // The scheme is case-insensitive and space around the key is not part of it.
+    const spelled = [{ authorization: `bearer ${key}` }, { authorization: `Bearer  ${key} ` }];
+    for (const headers of [bearer(key), { "x-api-key": key }, { authorization: basic }, ...spelled]) {
       const res = await post("/api/chat", headers);
       expect(res.status).toBe(200);
       expect(res.headers.get("x-request-id")).toBeTruthy();
       await res.json();
     }
     const seen = world.emulator.requests.filter((r) => r.path === "/api/chat");
-    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
     for (const r of seen) {
       expect(r.headers.authorization).toBeUndefined();
       expect(r.headers["x-api-key"]).toBeUndefined();
