@@ -1,5 +1,5 @@
 /** Row writes for SQLite, shared by the admin methods and restore; statements are cached by db.query. */
-import type { Database } from "bun:sqlite";
+import type { Database, SQLQueryBindings } from "bun:sqlite";
 import type { ApiKey, Limits, UsageRecord, UsageRollup, User } from "./store.ts";
 
 function ms(at: Date | null): number | null {
@@ -37,13 +37,37 @@ export function insertModel(db: Database, userId: string, model: string): void {
   db.query("INSERT INTO user_models (user_id, model) VALUES (?, ?)").run(userId, model);
 }
 
+const USAGE_INSERT = `INSERT INTO usage_logs (id, user_id, user_name, key_id, timestamp, method, endpoint, model_name,
+  prompt_tokens, completion_tokens, request_duration, status_code) VALUES `;
+const USAGE_TUPLE = "(?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/** Rows per statement: one run binds a group, which costs a row ~1 us less than a run each. */
+const USAGE_GROUP = 16;
+const USAGE_GROUP_INSERT = USAGE_INSERT + Array(USAGE_GROUP).fill(USAGE_TUPLE).join(", ");
+
 /** A row whose user no longer exists is kept with user_id NULL, as if it had been written before the delete. */
-export function insertUsageRow(db: Database, u: UsageRecord): void {
-  db.query(
-    `INSERT INTO usage_logs (id, user_id, user_name, key_id, timestamp, method, endpoint, model_name,
-       prompt_tokens, completion_tokens, request_duration, status_code)
-     VALUES (?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(u.id, u.userId, u.userName, u.keyId, u.at.getTime(), u.method, u.endpoint, u.model, u.promptTokens, u.completionTokens, u.durationMs, u.status);
+export function insertUsageRows(db: Database, rows: readonly UsageRecord[]): void {
+  let at = 0;
+  if (rows.length >= USAGE_GROUP) {
+    const group = db.query(USAGE_GROUP_INSERT);
+    const values: SQLQueryBindings[] = [];
+    for (; at + USAGE_GROUP <= rows.length; at += USAGE_GROUP) {
+      values.length = 0;
+      for (let i = at; i < at + USAGE_GROUP; i++) pushUsage(values, rows[i]!);
+      group.run(...values);
+    }
+  }
+  if (at === rows.length) return;
+  const one = db.query(USAGE_INSERT + USAGE_TUPLE);
+  const values: SQLQueryBindings[] = [];
+  for (; at < rows.length; at++) {
+    values.length = 0;
+    pushUsage(values, rows[at]!);
+    one.run(...values);
+  }
+}
+
+function pushUsage(values: SQLQueryBindings[], u: UsageRecord): void {
+  values.push(u.id, u.userId, u.userName, u.keyId, u.at.getTime(), u.method, u.endpoint, u.model, u.promptTokens, u.completionTokens, u.durationMs, u.status);
 }
 
 /** Adds a rollup to what is stored for its key (an upsert that sums). */

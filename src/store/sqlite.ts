@@ -223,7 +223,7 @@ class SqliteStore implements Store {
     if (batch.length === 0) return;
     await this.checkpointer?.beforeWrite();
     this.write(() => {
-      for (const row of batch) writes.insertUsageRow(this.db, row);
+      writes.insertUsageRows(this.db, batch);
       for (const rollup of rollupsOf(batch)) writes.addRollup(this.db, rollup);
     }, { duplicate: "a usage row with this id is already recorded" });
     this.checkpointer?.wrote(batch.length);
@@ -268,7 +268,7 @@ class SqliteStore implements Store {
       for (const k of dump.keys) writes.insertKey(this.db, k);
       for (const l of dump.limits) writes.upsertLimits(this.db, l.userId, l);
       for (const m of dump.models) writes.insertModel(this.db, m.userId, m.model);
-      for (const u of dump.usage) writes.insertUsageRow(this.db, u);
+      writes.insertUsageRows(this.db, dump.usage);
       for (const r of dump.rollups) writes.addRollup(this.db, r);
       this.bump();
     }, { duplicate: "the backup holds the same row twice" });
