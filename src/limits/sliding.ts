@@ -79,11 +79,10 @@ function resetMs(spec: WindowSpec, limit: number, b: Buckets, now: number, used:
   if (limit === 0) return spec.ms;
   if (used === 0) return 0;
   const target = Math.min(used, limit) - 1;
-  const reached = (t: number) => wholeUsed(usedAt(b, now + t, spec.ms), spec.tokens) <= target;
   // The closed form is exact in real numbers; floating point may put it a millisecond off either way.
   let t = Math.max(0, Math.ceil(crossing(b, now, spec.ms, spec.tokens ? target + 1 : target)));
-  while (t > 0 && reached(t - 1)) t--;
-  while (!reached(t)) t++;
+  while (t > 0 && wholeUsedAt(spec, b, now + t - 1) <= target) t--;
+  while (wholeUsedAt(spec, b, now + t) > target) t++;
   return t;
 }
 
