@@ -267,26 +267,26 @@ export class FrontExchange implements UpstreamHandler {
   }
 
   /**
-   * Each run of payload goes to the meter without a copy: read in place when the bytes pass
-   * unchanged (no view object per chunk), else a view. When the meter edits the
-   * stream, a whole upstream chunk it leaves untouched goes out as the upstream framed it, and
-   * successive ones as one run of bytes: only what the meter changed is framed anew.
+   * Each run of payload goes to the meter in place, without a copy or a view of it. When the
+   * meter edits the stream, a whole upstream chunk it leaves untouched goes out as the upstream
+   * framed it, and successive ones as one run of bytes: only what the meter changed is framed anew.
    */
   private readonly onPayload = (start: number, end: number, chunkAt: number): void => {
-    if (this.shape === "pass") return this.meter!.read(this.current, start, end);
-    const payload = this.current.subarray(start, end);
+    const current = this.current;
+    if (this.shape === "pass") return this.meter!.read(current, start, end);
     if (this.shape === "whole") {
-      this.held.push(payload.slice()); // read whole at the end
+      this.held.push(current.slice(start, end)); // read whole at the end
       return;
     }
-    const passed = this.meter!.push(payload);
-    if (passed === payload && chunkAt >= 0) {
+    const passed = this.meter!.push(current, start, end);
+    if (passed === current && chunkAt >= 0) {
       if (this.untouchedFrom === -1) this.untouchedFrom = chunkAt;
       this.untouchedTo = end;
       return;
     }
     this.pushUntouched();
-    if (passed && passed.byteLength > 0) this.pushChunk(passed);
+    if (passed === current) this.pushChunk(current.subarray(start, end));
+    else if (passed && passed.byteLength > 0) this.pushChunk(passed);
   };
 
   /** Sends the untouched chunks held back; the last one's line break is still to be read, so it is written here. */

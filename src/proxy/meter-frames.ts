@@ -17,12 +17,6 @@ export type FrameHandler = (buf: Uint8Array, start: number, end: number) => Cut 
 
 export type Framing = "line" | "event";
 
-interface Segment {
-  buf: Uint8Array;
-  from: number;
-  to: number;
-}
-
 /**
  * Without editing, every chunk is forwarded as the same Uint8Array and only a
  * copy of an unfinished frame is kept for scanning. With editing, unfinished
@@ -32,6 +26,8 @@ interface Segment {
 export class FrameSplitter {
   private held: Uint8Array[] = [];
   private heldLength = 0;
+  /** Editing: what goes on from one call, as (buf, from, to) triples; reused from call to call. */
+  private readonly segments: (Uint8Array | number)[] = [];
 
   constructor(
     private readonly framing: Framing,
@@ -39,12 +35,16 @@ export class FrameSplitter {
     private readonly editing: boolean,
   ) {}
 
-  /** Scans a chunk; returns the bytes to forward now (null: nothing). */
-  push(chunk: Uint8Array): Uint8Array | null {
-    if (chunk.length === 0) return this.editing ? null : chunk;
-    const out: Segment[] | null = this.editing ? [] : null;
-    const changed = this.split(chunk, 0, chunk.length, out);
-    if (!out || !changed) return chunk;
+  /**
+   * Scans buf[from, to); returns the bytes to forward now (null: nothing), or buf itself when
+   * the run goes on unchanged (no view of it is made: the front passes runs of its reads).
+   */
+  push(buf: Uint8Array, from = 0, to = buf.length): Uint8Array | null {
+    if (to === from) return this.editing ? null : buf;
+    const out = this.editing ? this.segments : null;
+    if (out) out.length = 0;
+    const changed = this.split(buf, from, to, out);
+    if (!out || !changed) return buf;
     return joinSegments(out);
   }
 
@@ -58,7 +58,7 @@ export class FrameSplitter {
   }
 
   /** Emits the frames that end in buf[from, to) and holds the rest; true when what goes on differs from the input. */
-  private split(buf: Uint8Array, from: number, to: number, out: Segment[] | null): boolean {
+  private split(buf: Uint8Array, from: number, to: number, out: (Uint8Array | number)[] | null): boolean {
     let pos = from;
     let cut = false;
     const held = this.heldLength > 0;
@@ -88,20 +88,21 @@ export class FrameSplitter {
     const frame = concatBytes(this.held, this.heldLength);
     this.held = [];
     this.heldLength = 0;
-    const out: Segment[] | null = this.editing ? [] : null;
+    const out = this.editing ? this.segments : null;
+    if (out) out.length = 0;
     this.emit(frame, 0, frame.length, out);
     return out && joinSegments(out);
   }
 
-  private emit(buf: Uint8Array, start: number, end: number, out: Segment[] | null): boolean {
+  private emit(buf: Uint8Array, start: number, end: number, out: (Uint8Array | number)[] | null): boolean {
     const cut = this.onFrame(buf, start, end);
     if (!out) return false;
     if (!cut) {
-      out.push({ buf, from: start, to: end });
+      out.push(buf, start, end);
       return false;
     }
-    if (cut.from > start) out.push({ buf, from: start, to: cut.from });
-    if (cut.to < end) out.push({ buf, from: cut.to, to: end });
+    if (cut.from > start) out.push(buf, start, cut.from);
+    if (cut.to < end) out.push(buf, cut.to, end);
     return true;
   }
 
@@ -130,15 +131,18 @@ export class FrameSplitter {
   }
 }
 
-function joinSegments(out: Segment[]): Uint8Array | null {
+/** The (buf, from, to) triples of out, joined into new bytes; null when empty. */
+function joinSegments(out: (Uint8Array | number)[]): Uint8Array | null {
   let length = 0;
-  for (const s of out) length += s.to - s.from;
+  for (let i = 0; i < out.length; i += 3) length += (out[i + 2] as number) - (out[i + 1] as number);
   if (length === 0) return null;
   const bytes = new Uint8Array(length);
   let at = 0;
-  for (const s of out) {
-    bytes.set(s.buf.subarray(s.from, s.to), at);
-    at += s.to - s.from;
+  for (let i = 0; i < out.length; i += 3) {
+    const from = out[i + 1] as number;
+    const to = out[i + 2] as number;
+    bytes.set((out[i] as Uint8Array).subarray(from, to), at);
+    at += to - from;
   }
   return bytes;
 }

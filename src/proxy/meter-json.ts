@@ -21,9 +21,9 @@ export function jsonBodyMeter(): Meter {
     length += end - start;
   };
   return {
-    push(chunk) {
-      keep(chunk, 0, chunk.length);
-      return chunk;
+    push(buf, start = 0, end = buf.length) {
+      keep(buf, start, end);
+      return buf;
     },
     read: keep,
     end() {

@@ -55,3 +55,32 @@ describe("Meter.read: runs of a body read in place", () => {
     expect(() => meter.read(bytes("data: {}\n\n"), 0, 10)).toThrow(/editing/);
   });
 });
+
+describe("Meter.push on runs of a larger buffer", () => {
+  const EDITED: [MeterKind, string][] = [
+    ["openai-chat-stream", openAiChat(gen, true)],
+    ["openai-completions-stream", openAiCompletions(gen, true)],
+  ];
+  for (const [kind, text] of EDITED) {
+    test(`${kind}, stripping usage: the bytes and counts of separate chunks, wherever the body is split`, () => {
+      const body = bytes(text);
+      const expected = feed(createMeter(kind, { stripUsage: true }), [body]);
+      expect(expected.out.length).toBeLessThan(body.length);
+      for (let at = 0; at <= body.length; at++) {
+        const { buf, runs } = framed(body, at);
+        const meter = createMeter(kind, { stripUsage: true });
+        const out: Uint8Array[] = [];
+        for (const [start, end] of runs) {
+          const passed = meter.push(buf, start, end);
+          // buf itself: the run goes on unchanged.
+          if (passed === buf) out.push(buf.subarray(start, end));
+          else if (passed) out.push(passed);
+        }
+        const tail = meter.end();
+        if (tail) out.push(tail);
+        expect(Buffer.concat(out).toString(), `split at ${at}`).toBe(Buffer.from(expected.out).toString());
+        expect(meter.counts(), `split at ${at}`).toEqual(expected.counts);
+      }
+    });
+  }
+});

@@ -26,7 +26,11 @@ export interface MeterCounts {
  * removed; null means nothing to forward yet.
  */
 export interface Meter {
-  push(chunk: Uint8Array): Uint8Array | null;
+  /**
+   * Meters buf[start, end) (the whole of buf by default). Returns buf itself when that run goes on
+   * unchanged (no view of the run is made), else the bytes to forward, or null for none yet.
+   */
+  push(buf: Uint8Array, start?: number, end?: number): Uint8Array | null;
   /**
    * push() for bytes that go to the client as they are, read in place: buf[start, end) is a run
    * of the body inside a larger buffer (the front's reads, framing and all). Only for a meter
@@ -72,7 +76,7 @@ export function createMeter(kind: MeterKind, options: MeterOptions): Meter {
 
 function streamMeter(framing: Framing, reader: StreamReader, editing: boolean): Meter {
   const splitter = new FrameSplitter(framing, reader.onFrame, editing);
-  const push = (chunk: Uint8Array) => splitter.push(chunk);
+  const push = (buf: Uint8Array, start?: number, to?: number) => splitter.push(buf, start, to);
   const end = () => splitter.end();
   return { push, read: (buf, start, to) => splitter.read(buf, start, to), end, whole: (body) => wholeByChunks(push, end, body), counts: reader.counts };
 }
@@ -80,7 +84,7 @@ function streamMeter(framing: Framing, reader: StreamReader, editing: boolean): 
 function passThrough(): Meter {
   let complete = false;
   return {
-    push: (chunk) => chunk,
+    push: (buf) => buf,
     read: () => {},
     end: () => {
       complete = true;
