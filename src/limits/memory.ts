@@ -12,8 +12,11 @@ import { WINDOWS, noTokenLimits, unlimited } from "./windows.ts";
 interface UserRecord {
   /** WINDOWS order. */
   buckets: Buckets[];
-  /** Slot id -> expiry time. */
+  /** Slot id -> expiry time, in the order taken. */
   slots: Map<string, number>;
+  /** Every slot expires no earlier than the one taken before it (the clock did not go back). */
+  slotsInOrder: boolean;
+  lastExpiry: number;
   lastSeen: number;
 }
 
@@ -40,14 +43,18 @@ export class MemoryLimiter implements Limiter {
     if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
     this.prune(now);
     const user = this.touch(userId, now);
-    if (limits.concurrency !== null) dropExpired(user.slots, now);
+    if (limits.concurrency !== null) dropExpired(user, now);
     const failed = firstFailure(limits, now, user.buckets, user.slots.size);
     if (failed !== null) return refusal(failed, stateFrom(limits, now, user.buckets, user.slots.size));
     this.charge(user, limits, 1, false);
     let slot = "";
     if (limits.concurrency !== null) {
       slot = String(++this.nextSlot);
-      user.slots.set(slot, now + this.slotTtlMs);
+      const expiry = now + this.slotTtlMs;
+      if (user.slots.size === 0) user.slotsInOrder = true;
+      else if (expiry < user.lastExpiry) user.slotsInOrder = false;
+      user.lastExpiry = expiry;
+      user.slots.set(slot, expiry);
     }
     return { ok: true, slot, state: stateFrom(limits, now, user.buckets, user.slots.size) };
   }
@@ -83,7 +90,7 @@ export class MemoryLimiter implements Limiter {
   private touch(userId: string, now: number): UserRecord {
     let user = this.users.get(userId);
     if (!user) {
-      user = { buckets: WINDOWS.map((w) => emptyBuckets(now, w.ms)), slots: new Map(), lastSeen: now };
+      user = { buckets: WINDOWS.map((w) => emptyBuckets(now, w.ms)), slots: new Map(), slotsInOrder: true, lastExpiry: 0, lastSeen: now };
       this.users.set(userId, user);
     }
     for (let i = 0; i < WINDOWS.length; i++) rollTo(user.buckets[i]!, bucketIndex(now, WINDOWS[i]!.ms));
@@ -96,7 +103,7 @@ export class MemoryLimiter implements Limiter {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     for (const [id, user] of this.users) {
-      dropExpired(user.slots, now);
+      dropExpired(user, now);
       if (now - user.lastSeen > IDLE_MS && user.slots.size === 0) this.users.delete(id);
     }
   }
@@ -106,6 +113,15 @@ function emptyBuckets(now: number, ms: number): Buckets {
   return { index: bucketIndex(now, ms), prev: 0, cur: 0 };
 }
 
-function dropExpired(slots: Map<string, number>, now: number): void {
-  for (const [slot, expiry] of slots) if (expiry <= now) slots.delete(slot);
+/**
+ * Releases the user's expired slots. Slots taken in expiry order (the usual case) stop the scan
+ * at the first live one, so an admission does not walk every request in flight.
+ */
+function dropExpired(user: UserRecord, now: number): void {
+  const { slots } = user;
+  for (const slot of slots.keys()) {
+    if (slots.get(slot)! > now) {
+      if (user.slotsInOrder) return;
+    } else slots.delete(slot);
+  }
 }

@@ -209,6 +209,17 @@ export function limiterContract(name: string, make: () => Promise<LimiterUnderTe
       await limiter.finish(id, c.slot, 0, l, T0 + SLOT_TTL_MS);
     });
 
+    it("expires slots taken while the clock went back, each at its own time", async () => {
+      const id = user();
+      const l = limits({ concurrency: 3 });
+      admitted(await limiter.admit(id, l, T0 + 5000));
+      admitted(await limiter.admit(id, l, T0)); // taken later, expires sooner
+      const at = (t: number) => limiter.admit(id, l, t).then((a) => admitted(a).state.concurrency!.inFlight);
+      // At T0 + TTL the second has expired though the first, ahead of it, has not.
+      expect(await at(T0 + SLOT_TTL_MS)).toBe(2);
+      expect(await at(T0 + 5000 + SLOT_TTL_MS)).toBe(2); // the first and the one just taken expired
+    });
+
     it("slides: the previous bucket still weighs after the edge, and requests pass again later", async () => {
       const id = user();
       const l = limits({ requestsHourly: 10 });
