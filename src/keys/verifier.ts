@@ -26,9 +26,8 @@ export interface VerifierOptions {
 }
 
 interface CacheEntry {
-  principal: Principal;
   /** The answer for a hit, built once. */
-  verified: VerifyResult;
+  verified: Extract<VerifyResult, { ok: true }>;
   until: number;
 }
 
@@ -65,7 +64,7 @@ export class KeyVerifier {
     const hit = this.cache.get(digest);
     const now = Date.now();
     if (hit && hit.until > now) {
-      const expiresAt = hit.principal.key.expiresAt;
+      const expiresAt = hit.verified.principal.key.expiresAt;
       if (expiresAt && expiresAt.getTime() <= now) return { ok: false, reason: "expired" };
       return hit.verified;
     }
@@ -106,8 +105,8 @@ export class KeyVerifier {
     }
     const refusal = refusalOf(principal, now);
     if (refusal) return { ok: false, reason: refusal };
-    const verified: VerifyResult = { ok: true, principal };
-    this.cache.set(digest, { principal, verified, until: now + this.options.cacheTtlMs });
+    const verified = { ok: true, principal } as const;
+    this.cache.set(digest, { verified, until: now + this.options.cacheTtlMs });
     return verified;
   }
 

@@ -43,26 +43,17 @@ const USAGE_TUPLE = "(?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?, ?, 
 /** Rows per statement: one run binds a group, which costs a row ~1 us less than a run each. */
 const USAGE_GROUP = 16;
 const USAGE_GROUP_INSERT = USAGE_INSERT + Array(USAGE_GROUP).fill(USAGE_TUPLE).join(", ");
+const USAGE_ONE_INSERT = USAGE_INSERT + USAGE_TUPLE;
 
 /** A row whose user no longer exists is kept with user_id NULL, as if it had been written before the delete. */
 export function insertUsageRows(db: Database, rows: readonly UsageRecord[]): void {
-  let at = 0;
-  if (rows.length >= USAGE_GROUP) {
-    const group = db.query(USAGE_GROUP_INSERT);
-    const values: SQLQueryBindings[] = [];
-    for (; at + USAGE_GROUP <= rows.length; at += USAGE_GROUP) {
-      values.length = 0;
-      for (let i = at; i < at + USAGE_GROUP; i++) pushUsage(values, rows[i]!);
-      group.run(...values);
-    }
-  }
-  if (at === rows.length) return;
-  const one = db.query(USAGE_INSERT + USAGE_TUPLE);
   const values: SQLQueryBindings[] = [];
-  for (; at < rows.length; at++) {
+  for (let at = 0; at < rows.length; ) {
+    const n = rows.length - at >= USAGE_GROUP ? USAGE_GROUP : 1;
     values.length = 0;
-    pushUsage(values, rows[at]!);
-    one.run(...values);
+    for (let i = at; i < at + n; i++) pushUsage(values, rows[i]!);
+    db.query(n === USAGE_GROUP ? USAGE_GROUP_INSERT : USAGE_ONE_INSERT).run(...values);
+    at += n;
   }
 }
 
