@@ -31,4 +31,27 @@ describe("request lines", () => {
       dir.remove();
     }
   });
+
+  it("stay whole across blocks, with multi-byte text and the logger's own lines between them", async () => {
+    const dir = tempDir();
+    try {
+      const sink = createLogSink({ level: "info", dir: dir.path, maxSize: "100MB", backupCount: 1 });
+      const model = "модель-😀-" + "x".repeat(300); // 3- and 4-byte UTF-8, and ~1,000 lines pass 64 KiB blocks
+      for (let i = 0; i < 1000; i++) {
+        sink.request({ msg: "request", id: `r${i}`, model, path: '/api/chat?q="quoted"' });
+        if (i % 250 === 0) sink.logger.warn({ at: i }, "between");
+        if (i === 500) sink.request({ msg: "request", id: "long", model: "m".repeat(100_000) }); // longer than a block
+      }
+      await Bun.sleep(10); // the file opens asynchronously
+      sink.flush();
+      const lines = readFileSync(join(dir.path, "parallama.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const requests = lines.filter((l) => l.msg === "request" && l.id !== "long");
+      expect(lines.find((l) => l.id === "long")?.model).toHaveLength(100_000);
+      expect(requests.map((l) => l.id)).toEqual(Array.from({ length: 1000 }, (_, i) => `r${i}`));
+      for (const l of requests) expect([l.level, l.model, l.path]).toEqual(["info", model, '/api/chat?q="quoted"']);
+      expect(lines.filter((l) => l.msg === "between").map((l) => [l.level, l.at])).toEqual([["warn", 0], ["warn", 250], ["warn", 500], ["warn", 750]]);
+    } finally {
+      dir.remove();
+    }
+  });
 });
