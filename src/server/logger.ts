@@ -29,6 +29,8 @@ export function createLogSink(logging: Config["logging"]): LogSink {
   if (logging.dir) mkdirSync(logging.dir, { recursive: true });
   // Buffer mode: request lines are encoded once, straight into a block that is handed over whole.
   const destination = pino.destination({ dest: file ?? 1, sync: false, minLength: 4096, contentMode: "buffer" });
+  // sonic-boom's types know only its string mode; in buffer mode write takes bytes.
+  const writeBlock = destination.write.bind(destination) as unknown as (block: Buffer) => boolean;
   const logger = pino(
     {
       level: logging.level,
@@ -36,12 +38,12 @@ export function createLogSink(logging: Config["logging"]): LogSink {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    { write: (line: string) => destination.write(Buffer.from(line)) },
+    { write: (line: string) => writeBlock(Buffer.from(line)) },
   );
   const lines = new LineBlock(Buffer.from(`{"level":"info","pid":${process.pid},"time":"`));
   const writePending = () => {
     const block = lines.take();
-    if (block) destination.write(block);
+    if (block) writeBlock(block);
   };
   // Lines are written when a block is full or at least once a second, so a quiet gateway's log is never stale.
   setInterval(() => {
@@ -60,7 +62,7 @@ export function createLogSink(logging: Config["logging"]): LogSink {
       const json = JSON.stringify(fields);
       if (!lines.fits(json)) writePending();
       if (lines.fits(json)) lines.append(json);
-      else destination.write(lines.alone(json));
+      else writeBlock(lines.alone(json));
     },
     reopen: () => {
       if (file) destination.reopen();
