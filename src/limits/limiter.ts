@@ -21,6 +21,10 @@
  *   themselves when `now` is given. Without it, memory reads Date.now() and Redis reads the
  *   Redis server's TIME inside the script, so gateways with skewed clocks agree.
  * - A user with no limit at all is admitted without touching the backend.
+ * - Across gateways sharing Redis, each may hold a lease (lease.ts): admissions charged ahead, at
+ *   most 1/8 of what a window has left, and a pool of slots, which other gateways count as used
+ *   until it comes back (at the next turn, or within LEASE_MS of going idle). Tokens another
+ *   gateway settled are counted here within LEASE_MS. No gateway admits past a limit.
  * - Errors talking to the backend (Redis down) are thrown as LimiterUnavailable; the caller
  *   applies the configured on_error policy. Drivers never answer "allowed" on failure.
  */

@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import type { Limits } from "../store/store.ts";
 import { type Admission, type LimitState, type Limiter, LimiterUnavailable, SLOT_TTL_MS } from "./limiter.ts";
 import { noLimitsState, refusal, stateFrom } from "./outcome.ts";
+import { LEASE_MAX, LEASE_MS, Lease, type LeaseReturn, NOTHING_BACK, OWED_MS, limitsRequests } from "./lease.ts";
 import { ADMIT_HEAD_SIZE, STATE, TURN } from "./redis-scripts.ts";
 import type { Buckets } from "./sliding.ts";
 import { TurnBatcher } from "./turn-batch.ts";
@@ -35,6 +36,8 @@ interface Settlement {
 /** One request's answer from a turn: the state right after its own admission. */
 interface Admitted {
   failed: number;
+  /** The turn carried the user's lease, so the lease's next view counts this admission's slot. */
+  leased: boolean;
   at: number;
   inFlight: number;
   buckets: Buckets[];
@@ -59,6 +62,10 @@ export class RedisLimiter implements Limiter {
   private nextSlot = 0;
   private lastError: Error | null = null;
   private readonly turns: TurnBatcher<TurnInput, Admitted | null>;
+  /** By lease key: the user and the limits. */
+  private readonly leases = new Map<string, Lease>();
+  private nextLease = 0;
+  private readonly leaseTimer: ReturnType<typeof setInterval>;
 
   constructor(options: RedisLimiterOptions) {
     const timeoutMs = options.timeoutMs ?? 500;
@@ -82,55 +89,171 @@ export class RedisLimiter implements Limiter {
     this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
     this.scripts = this.client as unknown as Scripts;
     this.turns = new TurnBatcher((key, inputs) => this.turn(key, inputs));
+    this.leaseTimer = setInterval(() => this.returnIdleLeases(), LEASE_MS / 2);
+    this.leaseTimer.unref();
   }
 
   async admit(userId: string, limits: Limits, now?: number): Promise<Admission> {
     if (unlimited(limits)) return { ok: true, slot: "", state: noLimitsState() };
+    const key = leaseKey(userId, limits);
+    const lease = this.leases.get(key);
+    if (!lease) this.leases.set(key, new Lease(key, limits, `${this.instance}:${++this.nextLease}:`, `${now ?? ""}`));
+    else if ((now === undefined) === (lease.nowArg === "")) {
+      let local = lease.admit(now ?? lease.clock());
+      // A lease being renewed is worth the wait: the answer comes in the time this request's own call would take.
+      const renewal = local ? null : lease.whenAnswered();
+      if (renewal) {
+        await renewal;
+        local = lease.admit(now ?? lease.clock());
+      }
+      if (local) return local;
+    }
     const slot = limits.concurrency === null ? "" : `${this.instance}:${++this.nextSlot}`;
-    const { failed, at, inFlight, buckets } = (await this.call(() => this.turns.add(batchKey(userId, now, limits), slot)))!;
+    const { failed, leased, at, inFlight, buckets } = (await this.call(() => this.turns.add(batchKey(userId, now, limits), slot)))!;
     const state = stateFrom(limits, at, buckets, inFlight);
-    return failed === 0 ? { ok: true, slot, state } : refusal(failed - 1, state);
+    if (failed !== 0) return refusal(failed - 1, state);
+    if (leased) this.leases.get(key)?.admittedThroughRedis(slot);
+    return { ok: true, slot, state };
   }
 
   async finish(userId: string, slot: string, tokens: number, limits: Limits, now?: number): Promise<void> {
     const charge = tokens > 0 && !noTokenLimits(limits);
     if (slot === "" && !charge) return;
+    const lease = this.leases.get(leaseKey(userId, limits));
+    if (lease?.settle(slot, charge ? tokens : 0)) {
+      this.sendOwedSoon(lease);
+      return;
+    }
     await this.call(() => this.turns.add(batchKey(userId, now, limits), { slot, tokens: charge ? tokens : 0 }));
   }
 
+  /** Sends what a lease owes within OWED_MS, that of every request finished meanwhile together. */
+  private sendOwedSoon(lease: Lease): void {
+    if (lease.owedDue) return;
+    lease.owedDue = true;
+    setTimeout(() => {
+      lease.owedDue = false;
+      // Lost if Redis cannot take it, as a finish's own settlement would be (slots then expire).
+      if (lease.owes()) this.call(() => this.turns.add(`${lease.nowArg} ${lease.key}`, SEND_OWED)).catch(() => {});
+    }, OWED_MS);
+  }
+
   /**
-   * One TURN call for a batch: its settlements, then its admissions. The key carries the user,
-   * the clock argument and the limits; settlements answer null.
+   * One TURN call for a batch: its settlements and what it carries of the user's lease, then its
+   * admissions and a new lease. The key carries the clock argument, the user and the limits;
+   * settlements answer null.
    */
   private async turn(key: string, inputs: TurnInput[]): Promise<(Admitted | null)[]> {
-    const [userId, now, ...limits] = key.split(" ");
+    const [now, userId, ...limits] = key.split(" ") as [string, string, ...string[]];
     const settled: Arg[] = [];
     const slots: string[] = [];
     for (const input of inputs) {
       if (typeof input === "string") slots.push(input);
-      else settled.push(input.slot, input.tokens);
+      else if (input.slot !== "" || input.tokens > 0) settled.push(input.slot, input.tokens);
     }
-    const r = await this.scripts.limiterTurn(...this.keys(userId!), now!, this.slotTtlMs, ...limits, settled.length / 2, ...settled, ...slots);
-    if (r === 0) return inputs.map(() => null);
+    // Admissions and a lease's return wait for a turn that carries the lease elsewhere, so that
+    // theirs can carry it: what that turn took (unused charges, owed tokens) is in Redis by then.
+    // (No await between the last look and carry(): another turn could take the lease in between.)
+    const userLease = key.slice(now.length + 1);
+    if (slots.length > 0 || inputs.includes(RETURN_LEASE)) for (let answered = this.carrying(userLease); answered; answered = this.carrying(userLease)) await answered;
+    const { lease, back, owedOnly } = this.carry(userLease, now, inputs, slots.length);
+    if (back.tokens > 0) settled.push("", back.tokens);
+    for (const slot of back.releases) settled.push(slot, 0);
+    const want = lease && slots.length > 0 ? LEASE_MAX : 0;
+    const held = Math.min(back.pool, back.poolTarget);
+    const carried = owedOnly ? null : lease;
+    try {
+      const r = await this.scripts.limiterTurn(...this.keys(userId), now, this.slotTtlMs, ...limits, back.at, back.unused,
+        lease?.poolPrefix ?? "", back.pool, back.poolTarget, back.refresh ? 1 : 0, want, settled.length / 2, ...settled, ...slots);
+      if (r !== 0) return this.answers(r, inputs, limits, carried, held);
+      this.settleLease(carried, held);
+      return inputs.map(() => null);
+    } catch (err) {
+      // Whether the script ran is unknown: assume the pool shrank as asked (never count on slots that may be gone).
+      this.settleLease(carried, held);
+      throw err;
+    } finally {
+      if (owedOnly) lease!.owedSent();
+      // What was settled while this turn was out goes with the next.
+      if (lease?.owes()) this.sendOwedSoon(lease);
+    }
+  }
+
+  /** The answer of the turn carrying the lease now, if one does. */
+  private carrying(key: string): Promise<void> | null {
+    return this.leases.get(key)?.whenAnswered() ?? null;
+  }
+
+  /**
+   * What a turn carries of the user's lease: all of it when the turn admits or is the lease's
+   * return, only what it owes when sent for that; nothing for settlements alone (that would end
+   * a lease still in use) or while another turn (another clock argument) carries it.
+   */
+  private carry(key: string, now: string, inputs: TurnInput[], admitting: number): { lease: Lease | null; back: LeaseReturn; owedOnly: boolean } {
+    const whole = admitting > 0 || inputs.includes(RETURN_LEASE);
+    const lease = whole || inputs.includes(SEND_OWED) ? this.leases.get(key) : undefined;
+    if (!lease || lease.busy || lease.sendingOwed) return { lease: null, back: NOTHING_BACK, owedOnly: false };
+    if (!whole) return { lease, back: lease.takeOwed(), owedOnly: true };
+    return { lease, back: lease.take(admitting, now === "" ? lease.clock() : Number(now), this.slotTtlMs), owedOnly: false };
+  }
+
+  /** Each admission's answer from TURN's reply, and the new lease to the one the turn carried. */
+  private answers(r: number[], inputs: TurnInput[], limits: string[], lease: Lease | null, held: number): (Admitted | null)[] {
     const at = r[0]!;
     const before = bucketsFrom(r, 1);
     // Each admission adds one to the current bucket of every limited request window (TURN's reply).
     const counted = WINDOWS.map((w, i) => !w.tokens && Number(limits[i]) >= 0);
+    // Redis counts the pool's free slots in flight; to this gateway's requests they are free.
+    const free = lease ? held - lease.inUse.size : 0;
     let n = 0;
     let admitted = 0;
-    return inputs.map((input) => {
+    let inFlightAfter = 0;
+    const outs = inputs.map((input) => {
       if (typeof input !== "string") return null;
       const failed = r[ADMIT_HEAD_SIZE + 2 * n]!;
-      const inFlight = r[ADMIT_HEAD_SIZE + 2 * n + 1]!;
+      inFlightAfter = r[ADMIT_HEAD_SIZE + 2 * n + 1]!;
       n++;
       if (failed === 0) admitted++;
       const buckets = admitted === 0 ? before : before.map((b, i) => (counted[i] ? { ...b, cur: b.cur + admitted } : b));
-      return { failed, at, inFlight, buckets };
+      return { failed, leased: lease !== null, at, inFlight: inFlightAfter - free, buckets };
     });
+    if (lease) {
+      const ahead = r[ADMIT_HEAD_SIZE - 2]!;
+      const pool = r[ADMIT_HEAD_SIZE - 1]!;
+      const view = before.map((b, i) => ({ ...b, cur: counted[i] ? b.cur + admitted : b.cur }));
+      lease.granted(at, view, inFlightAfter + pool - held, limitsRequests(lease.limits) ? ahead : 0, pool, held === 0 && pool > 0);
+      if (lease.empty() && ahead === 0) this.leases.delete(lease.key);
+    }
+    return outs;
+  }
+
+  private settleLease(lease: Lease | null, pool: number): void {
+    if (!lease) return;
+    lease.returned(pool);
+    if (lease.empty()) this.leases.delete(lease.key);
+  }
+
+  /** Gives back what idle leases hold (unused charges, free slots) and sends their tokens. */
+  private returnIdleLeases(): void {
+    const quiet = performance.now() - LEASE_MS;
+    for (const lease of this.leases.values()) {
+      if (lease.busy || lease.sendingOwed || lease.lastTurn > quiet) continue;
+      const now = lease.nowArg === "" ? lease.clock() : Number(lease.nowArg);
+      if (lease.holdsBack(now, this.slotTtlMs)) void this.returnLease(lease, lease.nowArg).catch(() => {});
+      else if (lease.empty()) this.leases.delete(lease.key);
+    }
+  }
+
+  /** One turn with nothing to admit, carrying the lease's return (tokens owed are lost if it fails). */
+  private returnLease(lease: Lease, now: string): Promise<unknown> {
+    return this.call(() => this.turns.add(`${now} ${lease.key}`, RETURN_LEASE));
   }
 
   async state(userId: string, limits: Limits, now?: number): Promise<LimitState> {
     if (unlimited(limits)) return noLimitsState();
+    // What this gateway holds ahead is not used yet: give it back first, so the state is exact.
+    const lease = this.leases.get(leaseKey(userId, limits));
+    if (lease && !lease.empty()) await this.returnLease(lease, `${now ?? ""}`);
     const r = await this.call(() => this.scripts.limiterState(...this.keys(userId), now ?? "", ...limitArgs(limits)));
     const [at, inFlight] = r as [number, number];
     return stateFrom(limits, at, bucketsFrom(r, 2), inFlight);
@@ -141,6 +264,8 @@ export class RedisLimiter implements Limiter {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.leaseTimer);
+    await Promise.allSettled([...this.leases.values()].filter((l) => !l.empty()).map((l) => this.returnLease(l, l.nowArg)));
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
@@ -166,10 +291,19 @@ function unavailable(reason: unknown, cause: unknown): LimiterUnavailable {
   return new LimiterUnavailable(`redis limiter unavailable: ${(reason as Error).message}`, { cause });
 }
 
-/** Calls batch together when they agree on the user, the clock argument and the limits; none contains a space. */
+/** Calls batch together when they agree on the clock argument, the user and the limits; none contains a space. */
 function batchKey(userId: string, now: number | undefined, limits: Limits): string {
-  return `${userId} ${now ?? ""} ${joinedLimitArgs(limits)}`;
+  return `${now ?? ""} ${leaseKey(userId, limits)}`;
 }
+
+/** A lease is one user's under one set of limits. */
+function leaseKey(userId: string, limits: Limits): string {
+  return `${userId} ${joinedLimitArgs(limits)}`;
+}
+
+/** Turn inputs that settle nothing themselves: a lease's return, and a send of what it owes. */
+const RETURN_LEASE: Settlement = { slot: "", tokens: 0 };
+const SEND_OWED: Settlement = { slot: "", tokens: 0 };
 
 /** Cached principals hand the same Limits object to every request, so each is joined once. */
 const limitArgCache = new WeakMap<Limits, string>();

@@ -1,6 +1,7 @@
 import { type AddressInfo, type Socket, connect, createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
+import { LEASE_MS, OWED_MS } from "../../src/limits/lease.ts";
 import { LimiterUnavailable, SLOT_TTL_MS, WINDOW_MS } from "../../src/limits/limiter.ts";
 import { MemoryLimiter } from "../../src/limits/memory.ts";
 import { RedisLimiter } from "../../src/limits/redis.ts";
@@ -92,6 +93,138 @@ describe("RedisLimiter shared by several gateways", () => {
   });
 });
 
+describe("RedisLimiter leases", () => {
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const busy = { requestsHourly: 100_000, requestsDaily: 100_000, tokensHourly: 10_000_000, tokensDaily: 10_000_000, concurrency: 1000 };
+
+  /** 800 admissions and settlements of one busy user through `url`, each answer equal to the memory limiter's. */
+  async function sameAsMemory(url: string): Promise<void> {
+    const prefix = redisPrefix();
+    const redis = new RedisLimiter({ url, prefix });
+    const memory = new MemoryLimiter();
+    const T = Date.UTC(2030, 0, 1) + 5_000;
+    const held: { redis: string; memory: string }[] = [];
+    const withoutSlot = (a: Awaited<ReturnType<typeof memory.admit>>) => ({ ...a, slot: undefined });
+    try {
+      for (let i = 0; i < 800; i++) {
+        const now = T + Math.floor(i / 4); // 200 ms of the caller's clock: leases end and are renewed
+        // Now and then a pause, so that owed settlements go out between admissions.
+        if (i % 25 === 0) await wait(OWED_MS);
+        const [r, m] = [await redis.admit("u1", busy, now), await memory.admit("u1", busy, now)];
+        expect(withoutSlot(r)).toEqual(withoutSlot(m));
+        if (!r.ok || !m.ok) throw new Error("refused");
+        held.push({ redis: r.slot, memory: m.slot });
+        if (held.length > 30) {
+          const done = held.shift()!;
+          await redis.finish("u1", done.redis, i % 40, busy, now);
+          await memory.finish("u1", done.memory, i % 40, busy, now);
+        }
+      }
+      const end = T + 200;
+      expect(await redis.state("u1", busy, end)).toEqual(await memory.state("u1", busy, end));
+    } finally {
+      await redis.close();
+      await dropKeys(prefix);
+    }
+  }
+
+  it("decides a busy user's requests as the memory limiter does", async () => {
+    await sameAsMemory(REDIS_URL);
+  });
+
+  it("decides most of them without a round trip", async () => {
+    const proxy = await tcpProxy(6379);
+    try {
+      await sameAsMemory(`redis://127.0.0.1:${proxy.port}`);
+      expect(proxy.scripts()).toBeLessThan(800 / 10);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("never admits past a limit across gateways, and what one holds ahead comes back when it idles", async () => {
+    const prefix = redisPrefix();
+    const gateways = [new RedisLimiter({ url: REDIS_URL, prefix }), new RedisLimiter({ url: REDIS_URL, prefix })];
+    const limits = { ...NO_LIMITS, requestsHourly: 1000, concurrency: 1000 };
+    let admitted = 0;
+    try {
+      // 40 clients, half on each gateway, each sending until its first refusal.
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, c) => {
+          const gateway = gateways[c % 2]!;
+          for (;;) {
+            const a = await gateway.admit("u1", limits);
+            if (!a.ok) return;
+            admitted++;
+            await wait(0);
+            await gateway.finish("u1", a.slot, 0, limits);
+          }
+        }),
+      );
+      expect(admitted).toBeLessThanOrEqual(1000);
+      await wait(3 * LEASE_MS);
+      for (;;) {
+        const a = await gateways[0]!.admit("u1", limits);
+        if (!a.ok) break;
+        admitted++;
+        await gateways[0]!.finish("u1", a.slot, 0, limits);
+      }
+      expect(admitted).toBe(1000);
+      expect((await gateways[1]!.state("u1", limits)).windows[0]).toMatchObject({ used: 1000, remaining: 0 });
+    } finally {
+      await Promise.all(gateways.map((g) => g.close()));
+      await dropKeys(prefix);
+    }
+  });
+
+  it("counts another gateway's tokens within LEASE_MS", async () => {
+    const prefix = redisPrefix();
+    const [a, b] = [new RedisLimiter({ url: REDIS_URL, prefix }), new RedisLimiter({ url: REDIS_URL, prefix })];
+    const limits = { ...NO_LIMITS, tokensHourly: 1000 };
+    try {
+      expect((await a.admit("u1", limits)).ok).toBe(true);
+      const used = await b.admit("u1", limits);
+      if (!used.ok) throw new Error("refused");
+      await b.finish("u1", used.slot, 1000, limits);
+      await wait(2 * LEASE_MS);
+      expect(await a.admit("u1", limits)).toMatchObject({ ok: false, kind: "tokens_hourly" });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await dropKeys(prefix);
+    }
+  });
+
+  it("holds a pool of slots other gateways count in flight, and gives back its free ones when idle", async () => {
+    const prefix = redisPrefix();
+    const [a, b] = [new RedisLimiter({ url: REDIS_URL, prefix }), new RedisLimiter({ url: REDIS_URL, prefix })];
+    const limits = { ...NO_LIMITS, concurrency: 200 };
+    const take = async (g: RedisLimiter, n: number) => {
+      const slots: string[] = [];
+      while (slots.length < n) {
+        const r = await g.admit("u1", limits);
+        if (!r.ok) break;
+        slots.push(r.slot);
+      }
+      return slots;
+    };
+    try {
+      const onA = await take(a, 50);
+      expect(onA).toHaveLength(50);
+      await wait(3 * LEASE_MS);
+      const onB = await take(b, 1000);
+      expect(onB).toHaveLength(150);
+      expect((await b.admit("u1", limits)).ok).toBe(false);
+      for (const slot of onA) await a.finish("u1", slot, 0, limits);
+      for (const slot of onB) await b.finish("u1", slot, 0, limits);
+      await wait(3 * LEASE_MS);
+      expect((await a.state("u1", limits)).concurrency).toEqual({ limit: 200, inFlight: 0 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await dropKeys(prefix);
+    }
+  });
+});
+
 describe("RedisLimiter when Redis is unreachable", () => {
   const limits = { ...NO_LIMITS, requestsHourly: 10, tokensHourly: 10, concurrency: 2 };
 
@@ -148,11 +281,16 @@ async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** A TCP forwarder to a local port that can be stopped (dropping every connection) and started again on the same port. */
-async function tcpProxy(target: number): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+/**
+ * A TCP forwarder to a local port that can be stopped (dropping every connection) and started
+ * again on the same port; `scripts()` counts the script calls (EVALSHA, EVAL) clients sent through it.
+ */
+async function tcpProxy(target: number): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void>; scripts(): number }> {
   const sockets = new Set<Socket>();
+  let scripts = 0;
   const server = createServer((client) => {
     const upstream = connect(target, "127.0.0.1");
+    client.on("data", (chunk: Buffer) => (scripts += chunk.toString("latin1").match(/\$(7\r\nevalsha|4\r\neval)\r\n/gi)?.length ?? 0));
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
@@ -175,5 +313,5 @@ async function tcpProxy(target: number): Promise<{ port: number; stop(): Promise
       server.close(() => resolve());
     });
   await start();
-  return { port, stop, start };
+  return { port, stop, start, scripts: () => scripts };
 }
