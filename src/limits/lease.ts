@@ -23,9 +23,9 @@ import { WINDOWS } from "./windows.ts";
 /** How long a lease decides locally: the staleness other gateways' settlements can have here. */
 export const LEASE_MS = 100;
 /** What a lease owes Redis (tokens, releases of slots taken through Redis) reaches it within this. */
-export const OWED_MS = 10;
+export const OWED_MS = 50;
 /** The most admissions one lease charges ahead. */
-export const LEASE_MAX = 256;
+export const LEASE_MAX = 1024;
 /** A lease takes at most this fraction (1/SHARE) of what a window or the concurrency has left. */
 export const LEASE_SHARE = 8;
 /** Fewer admissions ahead than this are not worth a lease. */
