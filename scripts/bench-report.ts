@@ -175,7 +175,7 @@ export function markdown(r: Results): string {
   const pg = r.cells.find((c) => c.config === "parallama-postgres" && c.workload === "chat");
   lines.push("", "### Limiter cost per request (admit + finish, in process)", "", "| driver | one at a time (µs) | 64 in flight (µs each) |", "|---|---:|---:|");
   for (const l of r.limiter) lines.push(`| ${l.driver} | ${f2(l.serialUs)} | ${f2(l.parallel64Us)} |`);
-  if (pg?.redisCallsPerRequest != null) lines.push("", `Redis round trips (script calls) per request through the gateway, (a) at saturation: ${f2(pg.redisCallsPerRequest)}: at most one admit before the upstream call and one settle after the response, fewer under load: a user's admissions (and settlements) go as one script call per round trip: those of one event-loop turn, and those that arrived while the previous call was in flight (counted server-wide from INFO commandstats).`);
+  if (pg?.redisCallsPerRequest != null) lines.push("", `Redis round trips (script calls) per request through the gateway, (a) at saturation: ${pg.redisCallsPerRequest.toPrecision(2)}. A busy user's gateway holds a lease (admissions charged ahead, a pool of slots) and decides most requests without a round trip; the rest, and the lease's renewals, go as one script call per user and round trip (counted server-wide from INFO commandstats).`);
   lines.push("");
   return `${lines.join("\n")}\n`;
 }
