@@ -16,13 +16,16 @@
 
 import type { Limits } from "../store/store.ts";
 import type { Admission } from "./limiter.ts";
-import { firstFailure, stateFrom } from "./outcome.ts";
+import { charge, firstFailure, stateFrom } from "./outcome.ts";
 import { type Buckets, bucketIndex } from "./sliding.ts";
 import { WINDOWS } from "./windows.ts";
 
 /** How long a lease decides locally: the staleness other gateways' settlements can have here. */
 export const LEASE_MS = 100;
-/** What a lease owes Redis (tokens, releases of slots taken through Redis) reaches it within this. */
+/**
+ * What a lease owes Redis (tokens, releases of slots taken through Redis) reaches it within this:
+ * the period of RedisLimiter's one timer, which also returns idle leases.
+ */
 export const OWED_MS = 50;
 /** The most admissions one lease charges ahead. */
 export const LEASE_MAX = 1024;
@@ -60,8 +63,6 @@ export class Lease {
   private readonly individual = new Set<string>();
   pendingTokens = 0;
   private owedReleases: string[] = [];
-  /** A send of what is owed is scheduled. */
-  owedDue = false;
   /** A turn carrying this lease's return is in flight; no other turn may also carry it. */
   busy = false;
   /** A turn carrying only what it owes is in flight; no other turn may carry it either. */
@@ -105,7 +106,7 @@ export class Lease {
     let slot = "";
     if (requests) {
       this.unused--;
-      this.add(false, 1);
+      charge(this.view, limits, 1, false);
     }
     if (limits.concurrency !== null) {
       slot = `${this.poolPrefix}u${++this.nextSlot}`;
@@ -130,7 +131,7 @@ export class Lease {
     }
     if (tokens > 0) {
       this.pendingTokens += tokens;
-      this.add(true, tokens);
+      charge(this.view, this.limits, tokens, true);
     }
     return true;
   }
@@ -189,7 +190,7 @@ export class Lease {
     this.at = at;
     this.view = view;
     // Tokens settled here while the turn was in flight go with the next one; the view counts them now.
-    if (this.pendingTokens > 0) this.add(true, this.pendingTokens);
+    if (this.pendingTokens > 0) charge(this.view, this.limits, this.pendingTokens, true);
     this.unused = unused;
     // The oldest member's expiry is what a refresh renews; members just added are not the oldest.
     if (allNew) this.refreshedAt = at;
@@ -226,14 +227,6 @@ export class Lease {
   /** Holds what an idle lease should give back, or owes Redis something. */
   holdsBack(now: number, slotTtlMs: number): boolean {
     return this.unused > 0 || this.owes() || this.pool > this.inUse.size || (this.pool > 0 && now - this.refreshedAt > slotTtlMs / 4);
-  }
-
-  /** Adds to the current bucket of every limited window of one kind in the view. */
-  private add(tokens: boolean, amount: number): void {
-    for (let i = 0; i < WINDOWS.length; i++) {
-      const spec = WINDOWS[i]!;
-      if (spec.tokens === tokens && spec.limit(this.limits) !== null) this.view[i]!.cur += amount;
-    }
   }
 }
 

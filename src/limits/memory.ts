@@ -5,7 +5,7 @@
 
 import type { Limits } from "../store/store.ts";
 import { type Admission, type LimitState, type Limiter, SLOT_TTL_MS, WINDOW_MS } from "./limiter.ts";
-import { firstFailure, noLimitsState, refusal, stateFrom } from "./outcome.ts";
+import { charge, firstFailure, noLimitsState, refusal, stateFrom } from "./outcome.ts";
 import { type Buckets, bucketIndex, rollTo } from "./sliding.ts";
 import { WINDOWS, noTokenLimits, unlimited } from "./windows.ts";
 
@@ -46,7 +46,7 @@ export class MemoryLimiter implements Limiter {
     if (limits.concurrency !== null) dropExpired(user, now);
     const failed = firstFailure(limits, now, user.buckets, user.slots.size);
     if (failed !== null) return refusal(failed, stateFrom(limits, now, user.buckets, user.slots.size));
-    this.charge(user, limits, 1, false);
+    charge(user.buckets, limits, 1, false);
     let slot = "";
     if (limits.concurrency !== null) {
       slot = String(++this.nextSlot);
@@ -61,7 +61,7 @@ export class MemoryLimiter implements Limiter {
 
   async finish(userId: string, slot: string, tokens: number, limits: Limits, now = Date.now()): Promise<void> {
     if (slot !== "") this.users.get(userId)?.slots.delete(slot);
-    if (tokens > 0 && !noTokenLimits(limits)) this.charge(this.touch(userId, now), limits, tokens, true);
+    if (tokens > 0 && !noTokenLimits(limits)) charge(this.touch(userId, now).buckets, limits, tokens, true);
   }
 
   async state(userId: string, limits: Limits, now = Date.now()): Promise<LimitState> {
@@ -76,14 +76,6 @@ export class MemoryLimiter implements Limiter {
 
   async close(): Promise<void> {
     this.users.clear();
-  }
-
-  /** Adds `amount` to every limited window of one kind (requests or tokens). */
-  private charge(user: UserRecord, limits: Limits, amount: number, tokens: boolean): void {
-    for (let i = 0; i < WINDOWS.length; i++) {
-      const spec = WINDOWS[i]!;
-      if (spec.tokens === tokens && spec.limit(limits) !== null) user.buckets[i]!.cur += amount;
-    }
   }
 
   /** The user's record with every window rolled forward to `now`. */

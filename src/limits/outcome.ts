@@ -24,6 +24,14 @@ export function stateFrom(limits: Limits, now: number, buckets: readonly Buckets
   };
 }
 
+/** Adds `amount` to the current bucket of every limited window of one kind (requests or tokens). */
+export function charge(buckets: readonly Buckets[], limits: Limits, amount: number, tokens: boolean): void {
+  for (let i = 0; i < WINDOWS.length; i++) {
+    const spec = WINDOWS[i]!;
+    if (spec.tokens === tokens && spec.limit(limits) !== null) buckets[i]!.cur += amount;
+  }
+}
+
 /** The KINDS code of the first limit that refuses, in check order, or null when all pass. */
 export function firstFailure(limits: Limits, now: number, buckets: readonly Buckets[], inFlight: number): number | null {
   if (limits.concurrency !== null && inFlight >= limits.concurrency) return CONCURRENCY;

@@ -89,7 +89,7 @@ export class RedisLimiter implements Limiter {
     this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
     this.scripts = this.client as unknown as Scripts;
     this.turns = new TurnBatcher((key, inputs) => this.turn(key, inputs));
-    this.leaseTimer = setInterval(() => this.returnIdleLeases(), LEASE_MS / 2);
+    this.leaseTimer = setInterval(() => this.tendLeases(), OWED_MS);
     this.leaseTimer.unref();
   }
 
@@ -120,22 +120,8 @@ export class RedisLimiter implements Limiter {
     const charge = tokens > 0 && !noTokenLimits(limits);
     if (slot === "" && !charge) return;
     const lease = this.leases.get(leaseKey(userId, limits));
-    if (lease?.settle(slot, charge ? tokens : 0)) {
-      this.sendOwedSoon(lease);
-      return;
-    }
+    if (lease?.settle(slot, charge ? tokens : 0)) return;
     await this.call(() => this.turns.add(batchKey(userId, now, limits), { slot, tokens: charge ? tokens : 0 }));
-  }
-
-  /** Sends what a lease owes within OWED_MS, that of every request finished meanwhile together. */
-  private sendOwedSoon(lease: Lease): void {
-    if (lease.owedDue) return;
-    lease.owedDue = true;
-    setTimeout(() => {
-      lease.owedDue = false;
-      // Lost if Redis cannot take it, as a finish's own settlement would be (slots then expire).
-      if (lease.owes()) this.call(() => this.turns.add(`${lease.nowArg} ${lease.key}`, SEND_OWED)).catch(() => {});
-    }, OWED_MS);
   }
 
   /**
@@ -174,8 +160,6 @@ export class RedisLimiter implements Limiter {
       throw err;
     } finally {
       if (owedOnly) lease!.owedSent();
-      // What was settled while this turn was out goes with the next.
-      if (lease?.owes()) this.sendOwedSoon(lease);
     }
   }
 
@@ -233,14 +217,19 @@ export class RedisLimiter implements Limiter {
     if (lease.empty()) this.leases.delete(lease.key);
   }
 
-  /** Gives back what idle leases hold (unused charges, free slots) and sends their tokens. */
-  private returnIdleLeases(): void {
+  /**
+   * Every OWED_MS: sends what each lease owes (the settlements of every request finished since,
+   * together), and gives back what idle leases hold (unused charges, free slots). What cannot be
+   * sent is lost, as a finish's own settlement would be (slots then expire).
+   */
+  private tendLeases(): void {
     const quiet = performance.now() - LEASE_MS;
     for (const lease of this.leases.values()) {
-      if (lease.busy || lease.sendingOwed || lease.lastTurn > quiet) continue;
+      if (lease.busy || lease.sendingOwed) continue;
       const now = lease.nowArg === "" ? lease.clock() : Number(lease.nowArg);
-      if (lease.holdsBack(now, this.slotTtlMs)) void this.returnLease(lease, lease.nowArg).catch(() => {});
-      else if (lease.empty()) this.leases.delete(lease.key);
+      if (lease.lastTurn <= quiet && lease.holdsBack(now, this.slotTtlMs)) void this.returnLease(lease, lease.nowArg).catch(() => {});
+      else if (lease.owes()) void this.call(() => this.turns.add(`${lease.nowArg} ${lease.key}`, SEND_OWED)).catch(() => {});
+      else if (lease.lastTurn <= quiet && lease.empty()) this.leases.delete(lease.key);
     }
   }
 
