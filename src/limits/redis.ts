@@ -84,7 +84,11 @@ export class RedisLimiter implements Limiter {
     });
     // Without a listener ioredis prints every reconnect failure; the caller reports unavailability.
     this.client.on("error", (err: Error) => (this.lastError = err));
-    this.client.on("ready", () => (this.lastError = null));
+    this.client.on("ready", () => {
+      this.lastError = null;
+      // Redis may have come back without its data: each pool goes back in at its next turn (a refresh re-adds its members).
+      for (const lease of this.leases.values()) lease.refreshedAt = Number.NEGATIVE_INFINITY;
+    });
     this.client.defineCommand("limiterTurn", { lua: TURN, numberOfKeys: KEY_COUNT });
     this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
     this.scripts = this.client as unknown as Scripts;

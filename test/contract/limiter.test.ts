@@ -194,32 +194,59 @@ describe("RedisLimiter leases", () => {
     }
   });
 
+  const pooled = { ...NO_LIMITS, concurrency: 200 };
+  /** Admits up to n requests of u1 under `pooled` on g, until one is refused; their slots. */
+  const take = async (g: RedisLimiter, n: number) => {
+    const slots: string[] = [];
+    while (slots.length < n) {
+      const r = await g.admit("u1", pooled);
+      if (!r.ok) break;
+      slots.push(r.slot);
+    }
+    return slots;
+  };
+
   it("holds a pool of slots other gateways count in flight, and gives back its free ones when idle", async () => {
     const prefix = redisPrefix();
     const [a, b] = [new RedisLimiter({ url: REDIS_URL, prefix }), new RedisLimiter({ url: REDIS_URL, prefix })];
-    const limits = { ...NO_LIMITS, concurrency: 200 };
-    const take = async (g: RedisLimiter, n: number) => {
-      const slots: string[] = [];
-      while (slots.length < n) {
-        const r = await g.admit("u1", limits);
-        if (!r.ok) break;
-        slots.push(r.slot);
-      }
-      return slots;
-    };
     try {
       const onA = await take(a, 50);
       expect(onA).toHaveLength(50);
       await wait(3 * LEASE_MS);
       const onB = await take(b, 1000);
       expect(onB).toHaveLength(150);
-      expect((await b.admit("u1", limits)).ok).toBe(false);
-      for (const slot of onA) await a.finish("u1", slot, 0, limits);
-      for (const slot of onB) await b.finish("u1", slot, 0, limits);
+      expect((await b.admit("u1", pooled)).ok).toBe(false);
+      for (const slot of onA) await a.finish("u1", slot, 0, pooled);
+      for (const slot of onB) await b.finish("u1", slot, 0, pooled);
       await wait(3 * LEASE_MS);
-      expect((await a.state("u1", limits)).concurrency).toEqual({ limit: 200, inFlight: 0 });
+      expect((await a.state("u1", pooled)).concurrency).toEqual({ limit: 200, inFlight: 0 });
     } finally {
       await Promise.all([a.close(), b.close()]);
+      await dropKeys(prefix);
+    }
+  });
+
+  it("puts its pool back into Redis after reconnecting, in case Redis lost its data", async () => {
+    const proxy = await tcpProxy(6379);
+    const prefix = redisPrefix();
+    const [a, b] = [new RedisLimiter({ url: `redis://127.0.0.1:${proxy.port}`, prefix }), new RedisLimiter({ url: REDIS_URL, prefix })];
+    try {
+      const onA = await take(a, 50);
+      // Slots Redis handed out one by one are lost with its data, as without a lease; a pool's
+      // (ids POOL_PREFIX + "u" + n) are the lease's to put back. Only those stay in flight.
+      const pooledOnA = onA.filter((slot) => /:u\d+$/.test(slot));
+      for (const slot of onA) if (!pooledOnA.includes(slot)) await a.finish("u1", slot, 0, pooled);
+      expect(pooledOnA.length).toBeGreaterThan(30);
+      await wait(3 * LEASE_MS); // idle: a's pool is down to its slots in use
+      await proxy.stop();
+      await dropKeys(prefix); // Redis restarted without its data
+      await proxy.start();
+      await eventually(() => a.ping(), 5000);
+      await wait(3 * LEASE_MS);
+      expect(await take(b, 1000)).toHaveLength(200 - pooledOnA.length);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await proxy.stop();
       await dropKeys(prefix);
     }
   });
