@@ -92,6 +92,21 @@ export class Lease {
     return Date.now() + this.clockOffset;
   }
 
+  /** The time a turn's clock argument stands for: the caller's, or ours on Redis's clock when "". */
+  timeAt(nowArg: string): number {
+    return nowArg === "" ? this.clock() : Number(nowArg);
+  }
+
+  /** Redis may have lost the pool's members (a restart without its data): the next turn re-adds them. */
+  refreshNext(): void {
+    this.refreshedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The pool's expiry is due a refresh: a quarter of the slot TTL after the last one. */
+  private refreshDue(now: number, slotTtlMs: number): boolean {
+    return this.pool > 0 && now - this.refreshedAt > slotTtlMs / 4;
+  }
+
   /** Admits locally when the lease covers it; null when Redis must decide. */
   admit(now: number): Admission | null {
     if (this.busy || now < this.at || now - this.at >= LEASE_MS) return null;
@@ -172,7 +187,7 @@ export class Lease {
       pool: this.pool,
       // Room for twice what is in flight here now, the batch included: a pool sized by demand.
       poolTarget: admitting > 0 ? Math.min(POOL_MAX, Math.max(this.pool, 2 * (this.inUse.size + admitting))) : this.inUse.size,
-      refresh: this.pool > 0 && now - this.refreshedAt > slotTtlMs / 4,
+      refresh: this.refreshDue(now, slotTtlMs),
     };
     this.busy = true;
     this.lastTurn = performance.now();
@@ -226,7 +241,7 @@ export class Lease {
 
   /** Holds what an idle lease should give back, or owes Redis something. */
   holdsBack(now: number, slotTtlMs: number): boolean {
-    return this.unused > 0 || this.owes() || this.pool > this.inUse.size || (this.pool > 0 && now - this.refreshedAt > slotTtlMs / 4);
+    return this.unused > 0 || this.owes() || this.pool > this.inUse.size || this.refreshDue(now, slotTtlMs);
   }
 }
 

@@ -135,9 +135,9 @@ if returned > 0 then
     end
   end
 end
-local function rescore(from)
+local function rescore(from, to)
   local members = {}
-  for k = from, held do
+  for k = from, to do
     members[#members + 1] = now + ttl
     members[#members + 1] = pool .. k
   end
@@ -147,7 +147,7 @@ local function rescore(from)
   end
 end
 if not admitting then
-  if refresh then rescore(1) end
+  if refresh then rescore(1, held) end
   return 0
 end
 
@@ -238,8 +238,7 @@ end
 -- New pool members get their expiry; a refresh gives every member a fresh one.
 local from = held + 1
 if refresh then from = 1 end
-held = grown
-rescore(from)
+rescore(from, grown)
 return reply
 `;
 

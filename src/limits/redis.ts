@@ -86,8 +86,7 @@ export class RedisLimiter implements Limiter {
     this.client.on("error", (err: Error) => (this.lastError = err));
     this.client.on("ready", () => {
       this.lastError = null;
-      // Redis may have come back without its data: each pool goes back in at its next turn (a refresh re-adds its members).
-      for (const lease of this.leases.values()) lease.refreshedAt = Number.NEGATIVE_INFINITY;
+      for (const lease of this.leases.values()) lease.refreshNext();
     });
     this.client.defineCommand("limiterTurn", { lua: TURN, numberOfKeys: KEY_COUNT });
     this.client.defineCommand("limiterState", { lua: STATE, numberOfKeys: KEY_COUNT });
@@ -145,8 +144,9 @@ export class RedisLimiter implements Limiter {
     // theirs can carry it: what that turn took (unused charges, owed tokens) is in Redis by then.
     // (No await between the last look and carry(): another turn could take the lease in between.)
     const userLease = key.slice(now.length + 1);
-    if (slots.length > 0 || inputs.includes(RETURN_LEASE)) for (let answered = this.carrying(userLease); answered; answered = this.carrying(userLease)) await answered;
-    const { lease, back, owedOnly } = this.carry(userLease, now, inputs, slots.length);
+    const whole = slots.length > 0 || inputs.includes(RETURN_LEASE);
+    if (whole) for (let answered = this.carrying(userLease); answered; answered = this.carrying(userLease)) await answered;
+    const { lease, back, owedOnly } = this.carry(userLease, now, whole, inputs, slots.length);
     if (back.tokens > 0) settled.push("", back.tokens);
     for (const slot of back.releases) settled.push(slot, 0);
     const want = lease && slots.length > 0 ? LEASE_MAX : 0;
@@ -177,12 +177,11 @@ export class RedisLimiter implements Limiter {
    * return, only what it owes when sent for that; nothing for settlements alone (that would end
    * a lease still in use) or while another turn (another clock argument) carries it.
    */
-  private carry(key: string, now: string, inputs: TurnInput[], admitting: number): { lease: Lease | null; back: LeaseReturn; owedOnly: boolean } {
-    const whole = admitting > 0 || inputs.includes(RETURN_LEASE);
+  private carry(key: string, now: string, whole: boolean, inputs: TurnInput[], admitting: number): { lease: Lease | null; back: LeaseReturn; owedOnly: boolean } {
     const lease = whole || inputs.includes(SEND_OWED) ? this.leases.get(key) : undefined;
     if (!lease || lease.busy || lease.sendingOwed) return { lease: null, back: NOTHING_BACK, owedOnly: false };
     if (!whole) return { lease, back: lease.takeOwed(), owedOnly: true };
-    return { lease, back: lease.take(admitting, now === "" ? lease.clock() : Number(now), this.slotTtlMs), owedOnly: false };
+    return { lease, back: lease.take(admitting, lease.timeAt(now), this.slotTtlMs), owedOnly: false };
   }
 
   /** Each admission's answer from TURN's reply, and the new lease to the one the turn carried. */
@@ -230,8 +229,7 @@ export class RedisLimiter implements Limiter {
     const quiet = performance.now() - LEASE_MS;
     for (const lease of this.leases.values()) {
       if (lease.busy || lease.sendingOwed) continue;
-      const now = lease.nowArg === "" ? lease.clock() : Number(lease.nowArg);
-      if (lease.lastTurn <= quiet && lease.holdsBack(now, this.slotTtlMs)) void this.returnLease(lease, lease.nowArg).catch(() => {});
+      if (lease.lastTurn <= quiet && lease.holdsBack(lease.timeAt(lease.nowArg), this.slotTtlMs)) void this.returnLease(lease, lease.nowArg).catch(() => {});
       else if (lease.owes()) void this.call(() => this.turns.add(`${lease.nowArg} ${lease.key}`, SEND_OWED)).catch(() => {});
       else if (lease.lastTurn <= quiet && lease.empty()) this.leases.delete(lease.key);
     }
