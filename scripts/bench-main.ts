@@ -14,7 +14,7 @@ import { probe } from "./bench-probe.ts";
 import { profile } from "./bench-profile.ts";
 import { cpuMicros, peakRssMb } from "./bench-procs.ts";
 import { derive, machine, markdown, type Cell, type Results } from "./bench-report.ts";
-import { direct, startBunFloor, startEmulatorProcess, startNginx, startParallama, type EmulatorProcess, type Target } from "./bench-targets.ts";
+import { direct, startBunFloor, startBunPipe, startEmulatorProcess, startNginx, startParallama, type EmulatorProcess, type Target } from "./bench-targets.ts";
 import { WORKLOADS } from "./bench-workloads.ts";
 import { wrk } from "./bench-wrk.ts";
 
@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     const starters: [string, () => Promise<Target>][] = [
       ["direct", async () => direct(emulator)],
       ["nginx", () => startNginx(emulator)],
+      ["bun-pipe", () => startBunPipe(emulator)],
       ["bun-floor", () => startBunFloor(emulator)],
       ["parallama-sqlite", () => startParallama(emulator, "sqlite")],
       ["parallama-postgres", () => startParallama(emulator, "postgres")],

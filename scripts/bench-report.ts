@@ -60,8 +60,8 @@ export interface Results {
 /** Below this, a difference of two p99s measured on shared cores is noise. */
 export const NOISE_FLOOR_US = 100;
 export const PARALLAMA = ["parallama-sqlite", "parallama-postgres"];
-/** Reported against nginx beside Parallama, as the floor of any gateway on Bun; no target applies to it. */
-const FLOOR = "bun-floor";
+/** Reported against nginx beside Parallama, as floors of a gateway on Bun (its sockets; its HTTP server and fetch); no target applies to them. */
+const FLOORS = ["bun-pipe", "bun-floor"];
 const STREAMS = ["chat-stream", "openai-stream"];
 
 export function derive(cells: Cell[], memory: Results["memory"]): Pick<Results, "ratios" | "targets"> {
@@ -76,7 +76,7 @@ export function derive(cells: Cell[], memory: Results["memory"]): Pick<Results, 
   const ratios: Ratio[] = [];
   for (const cell of cells) {
     const n = find("nginx", cell.workload);
-    if (!(PARALLAMA.includes(cell.config) || cell.config === FLOOR) || !n) continue;
+    if (!(PARALLAMA.includes(cell.config) || FLOORS.includes(cell.config)) || !n) continue;
     ratios.push({
       config: cell.config,
       workload: cell.workload,

@@ -141,9 +141,18 @@ http {
 }
 
 /** The bare Bun proxy of scripts/bench-floor.ts: Bun.serve + fetch and nothing else. */
-export async function startBunFloor(emulator: EmulatorProcess): Promise<Target> {
+export function startBunFloor(emulator: EmulatorProcess): Promise<Target> {
+  return startScript("bun-floor", "scripts/bench-floor.ts", emulator);
+}
+
+/** The byte pipe of scripts/bench-pipe.ts: Bun.listen + Bun.connect, nothing read. */
+export function startBunPipe(emulator: EmulatorProcess): Promise<Target> {
+  return startScript("bun-pipe", "scripts/bench-pipe.ts", emulator);
+}
+
+async function startScript(name: string, script: string, emulator: EmulatorProcess): Promise<Target> {
   const port = await freePort();
-  const proc = Bun.spawn([BUN, join(ROOT, "scripts/bench-floor.ts"), String(port), emulator.url], {
+  const proc = Bun.spawn([BUN, join(ROOT, script), String(port), emulator.url], {
     stdout: "ignore",
     stderr: "inherit",
     env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "1024" },
@@ -156,7 +165,7 @@ export async function startBunFloor(emulator: EmulatorProcess): Promise<Target> 
     throw err;
   }
   return {
-    name: "bun-floor",
+    name,
     url,
     pid: proc.pid,
     headers: {},

@@ -1,5 +1,5 @@
 /**
- * The benchmark in its smoke mode: proves `scripts/bench` runs end to end (emulator, nginx, the Bun floor, both
+ * The benchmark in its smoke mode: proves `scripts/bench` runs end to end (emulator, nginx, the two Bun floors, both
  * Parallama configurations, the memory run, the limiter drivers) and reports every figure.
  * No timing is asserted: on shared cores the numbers mean nothing here; only shape and errors.
  */
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const CONFIGS = ["direct", "nginx", "bun-floor", "parallama-sqlite", "parallama-postgres"];
+const CONFIGS = ["direct", "nginx", "bun-pipe", "bun-floor", "parallama-sqlite", "parallama-postgres"];
 const WORKLOADS = ["chat", "chat-stream", "openai-stream"];
 const PROXIES = CONFIGS.filter((c) => c !== "direct");
 
