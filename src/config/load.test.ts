@@ -29,7 +29,7 @@ describe("loadConfig", () => {
     expect(config.server).toMatchObject({ host: "0.0.0.0", port: 8000, maxBodyBytes: 64 * 1024 * 1024 });
     expect(config.ollama.url).toBe("http://127.0.0.1:11434");
     expect(config.redis).toBeNull();
-    expect(config.usage.batchSize).toBe(256);
+    expect(config.usage.batchSize).toBe(1024);
   });
 
   it("reads the seed config: PostgreSQL with a password file, Redis, Ollama host and port", () => {
@@ -46,7 +46,6 @@ logging: { level: INFO, dir: /var/log/parallama, max_size: 100M, backup_count: 1
     expect(config.redis?.url).toBe("redis://localhost:6379/2");
     expect(config.ollama.url).toBe("http://localhost:11434");
     expect(config.logging.level).toBe("info");
-    // A PostgreSQL write does not hold the event loop, so its batches are larger by default.
     expect(config.usage.batchSize).toBe(1024);
     expect(withFile("usage: { batch_size: 64 }\n", { PARALLAMA_DATABASE_URL: "postgres://x@h/d" }).usage.batchSize).toBe(64);
   });
