@@ -48,11 +48,10 @@ const handlers = {
 Bun.listen<End>({
   hostname: "127.0.0.1",
   port: Number(port),
-  data: { peer: null, outbox: null, early: [] },
   socket: {
     ...handlers,
     async open(client) {
-      client.data = { peer: null, outbox: null, early: [] };
+      client.data = { peer: null, outbox: null, early: [] }; // each connection its own, set before any data event
       try {
         const up = await Bun.connect<End>({ hostname: target.hostname, port: Number(target.port), data: { peer: client, outbox: new Outbox(client), early: [] }, socket: handlers });
         up.setNoDelay(true);
