@@ -15,8 +15,8 @@ export interface LogSink {
   request(fields: Record<string, unknown>): void;
   /** Reopens the log file (after logrotate moved it away); a no-op on stdout. */
   reopen(): void;
-  /** Writes out buffered lines; call before exit. */
-  flush(): void;
+  /** Writes out buffered lines, including a write already in flight; await it before exit. */
+  flush(): Promise<void>;
 }
 
 /**
@@ -67,9 +67,19 @@ export function createLogSink(logging: Config["logging"]): LogSink {
     reopen: () => {
       if (file) destination.reopen();
     },
-    flush: () => {
+    flush: async () => {
       writePending();
-      destination.flushSync();
+      // flushSync alone skips a block whose asynchronous write is in flight, and exit would lose it:
+      // wait for the writes to drain, then write synchronously what drain leaves below minLength.
+      await new Promise<void>((resolve) => {
+        destination.flush(() => resolve());
+        setTimeout(resolve, 2000).unref(); // a stuck disk must not hold the exit forever
+      });
+      try {
+        destination.flushSync();
+      } catch {
+        // never opened: there is nowhere to write
+      }
     },
   };
 }

@@ -101,7 +101,7 @@ export async function serve(config: Config): Promise<void> {
     await recorder.close(config.server.shutdownTimeoutMs);
     await Promise.allSettled([limiter.close(), store.close()]);
     logger.info({ written: recorder.writtenTotal }, "stopped");
-    sink.flush();
+    await sink.flush();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
