@@ -135,6 +135,26 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(racers.filter((r) => r.userId !== null)).toEqual([]);
       });
 
+      it("stores usage text exactly as the client sent it: escapes, line breaks, NULLs, non-ASCII", async () => {
+        const u = await store.createUser({ name: "u", role: "user" });
+        const odd = ["back\\slash \\N \\t", "tab\there", "line\nbreak\r\nand\rreturn", "\\", "é 模型 😀", " padded ", "", "'quote\" ;"];
+        const written = odd.map((text, i) =>
+          usageRow(u, { model: text, keyId: i % 2 ? text : null, endpoint: `/api/chat${text}`, durationMs: i === 0 ? 1e-7 : 0.1 + i, at: new Date(USAGE_START + i) }),
+        );
+        written.push(usageRow({ id: null, name: "\\N" }, { model: null, keyId: null }));
+        await store.insertUsage(written);
+        const byId = new Map((await store.dump()).usage.map((r) => [r.id, r]));
+        for (const row of written) expect(byId.get(row.id)).toEqual(row);
+      });
+
+      it("refuses a usage batch with a row the store cannot hold, and keeps the rest of the store", async () => {
+        const u = await store.createUser({ name: "u", role: "user" });
+        const before = await store.dump();
+        const bad = [usageRow(u), usageRow(u, { at: new Date(NaN) })];
+        await expect(store.insertUsage(bad)).rejects.toThrow();
+        expect(contents(await store.dump())).toEqual(contents(before));
+      });
+
       it("creates, finds, lists, revokes, expires and touches keys", async () => {
         const u = await store.createUser({ name: "u", role: "user" });
         const other = await store.createUser({ name: "other", role: "user" });
