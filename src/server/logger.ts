@@ -8,11 +8,11 @@ export type { Logger };
 export interface LogSink {
   logger: Logger;
   /**
-   * Writes one request line (level info) in the logger's format. Request lines are the only
-   * per-request logging, so they skip pino's generic serializer: the fields are flat and chosen.
-   * A no-op when the level is above info.
+   * Writes one request line (level info) in the logger's format, given its fields as the text of
+   * one JSON object. Request lines are the only per-request logging, so they skip pino's generic
+   * serializer: the fields are flat and chosen. A no-op when the level is above info.
    */
-  request(fields: Record<string, unknown>): void;
+  request(json: string): void;
   /** Reopens the log file (after logrotate moved it away); a no-op on stdout. */
   reopen(): void;
   /** Writes out buffered lines, including a write already in flight; await it before exit. */
@@ -57,9 +57,8 @@ export function createLogSink(logging: Config["logging"]): LogSink {
   const requestLines = logger.isLevelEnabled("info");
   return {
     logger,
-    request(fields) {
+    request(json) {
       if (!requestLines) return;
-      const json = JSON.stringify(fields);
       if (!lines.fits(json)) writePending();
       if (lines.fits(json)) lines.append(json);
       else writeBlock(lines.alone(json));

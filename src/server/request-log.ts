@@ -66,19 +66,25 @@ export class RequestLog {
         status: c.status,
       });
     }
-    this.log({
-      msg: "request",
-      id: c.requestId,
-      user: user?.name ?? null,
-      method: c.method,
-      path: c.path,
-      model: c.model,
-      status: c.status,
-      prompt_tokens: c.promptTokens,
-      completion_tokens: c.completionTokens,
-      duration_ms: Math.round(c.durationMs * 100) / 100,
-      upstream_ms: Math.round(c.upstreamMs * 100) / 100,
-      end: c.end,
-    });
+    this.log(requestLineJson(c, user?.name ?? null));
   }
+}
+
+/**
+ * A request line's fields as JSON text: what JSON.stringify makes of an object of them, built
+ * without the object (JSON.stringify was 2% of the gateway's samples under small requests).
+ */
+export function requestLineJson(c: Completion, user: string | null): string {
+  return `{"msg":"request","id":${jsonString(c.requestId)},"user":${user === null ? "null" : jsonString(user)},"method":${jsonString(c.method)},"path":${jsonString(c.path)},"model":${c.model === null ? "null" : jsonString(c.model)},"status":${jsonNumber(c.status)},"prompt_tokens":${jsonNumber(c.promptTokens)},"completion_tokens":${jsonNumber(c.completionTokens)},"duration_ms":${jsonNumber(Math.round(c.durationMs * 100) / 100)},"upstream_ms":${jsonNumber(Math.round(c.upstreamMs * 100) / 100)},"end":"${c.end}"}`;
+}
+
+/** Printable ASCII but the quote and the backslash: JSON.stringify would add only the quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function jsonString(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : "null";
 }
