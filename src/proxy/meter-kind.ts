@@ -37,8 +37,16 @@ function streamKind(path: string): MeterKind {
   return path.startsWith("/api/") ? "native-stream" : (SSE_KINDS[path] ?? "none");
 }
 
+/** Upstreams send a handful of Content-Type values; each is cut down to its media type once. */
+const MEDIA_TYPES = new Map<string, string>();
+const MAX_MEDIA_TYPES = 64;
+
 function mediaType(contentType: string | null): string {
   if (!contentType) return "";
+  const known = MEDIA_TYPES.get(contentType);
+  if (known !== undefined) return known;
   const semi = contentType.indexOf(";");
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  if (MEDIA_TYPES.size < MAX_MEDIA_TYPES) MEDIA_TYPES.set(contentType, type);
+  return type;
 }

@@ -147,7 +147,8 @@ export class UsageRecorder {
 
   private noteKeyUse(keyId: string, at: Date): void {
     const prev = this.lastUsed.get(keyId);
-    if (!prev || prev < at) this.lastUsed.set(keyId, at);
+    // getTime: comparing the Dates themselves converts both through Symbol.toPrimitive, on every request.
+    if (!prev || prev.getTime() < at.getTime()) this.lastUsed.set(keyId, at);
   }
 
   private spillAfterClose(row: UsageRecord): void {
