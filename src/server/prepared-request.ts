@@ -43,9 +43,41 @@ function prepareBody(route: Route, bytes: Uint8Array): PreparedRequest {
   const json = parseJsonObject(bytes);
   if (!json) return { body: bytes, facts: NO_FACTS, stripUsage: false, stream: false };
   const prepared = prepareRequest(route.endpoint, json);
-  // Forward the client's own bytes unless the body had to change.
-  const body = prepared.body === json ? bytes : encoder.encode(JSON.stringify(prepared.body));
+  const body = upstreamBytes(bytes, json, prepared.body);
   return { body, facts: { model: prepared.model, unloads: unloads(route.endpoint, json) }, stripUsage: prepared.stripUsage, stream: prepared.stream };
+}
+
+/** The client's own bytes unless the body had to change. */
+function upstreamBytes(bytes: Uint8Array, json: Record<string, unknown>, body: unknown): Uint8Array {
+  if (body === json) return bytes;
+  // The one change is stream_options for usage; where the client sent none, it is written into
+  // the client's bytes rather than the whole body serialized again (OpenAI clients rarely send it).
+  if (!Object.hasOwn(json, "stream_options")) return withIncludeUsage(bytes) ?? encoder.encode(JSON.stringify(body));
+  return encoder.encode(JSON.stringify(body));
+}
+
+const INCLUDE_USAGE = encoder.encode('"stream_options":{"include_usage":true}');
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** The object in bytes with "stream_options":{"include_usage":true} as its first member; null if bytes does not start with "{". */
+export function withIncludeUsage(bytes: Uint8Array): Uint8Array | null {
+  const open = skipWhitespace(bytes, 0);
+  if (bytes[open] !== OPEN_BRACE) return null;
+  const empty = bytes[skipWhitespace(bytes, open + 1)] === CLOSE_BRACE;
+  const out = new Uint8Array(bytes.length + INCLUDE_USAGE.length + (empty ? 0 : 1));
+  out.set(bytes.subarray(0, open + 1));
+  out.set(INCLUDE_USAGE, open + 1);
+  let at = open + 1 + INCLUDE_USAGE.length;
+  if (!empty) out[at++] = 0x2c; // ,
+  out.set(bytes.subarray(open + 1), at);
+  return out;
+}
+
+/** JSON's insignificant whitespace: space, tab, line feed, carriage return. */
+function skipWhitespace(bytes: Uint8Array, at: number): number {
+  while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0a || bytes[at] === 0x0d) at++;
+  return at;
 }
 
 /** generate or chat with keep_alive 0 and nothing to generate: Ollama unloads the model. */
