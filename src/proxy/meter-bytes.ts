@@ -6,7 +6,7 @@ const decoder = new TextDecoder();
 
 // Bun's Buffer.indexOf is a native substring search that also accepts a plain
 // Uint8Array; it is several times faster than a JavaScript loop per frame.
-const nativeIndexOf = Buffer.prototype.indexOf as (
+export const nativeIndexOf = Buffer.prototype.indexOf as (
   this: Uint8Array,
   value: Uint8Array,
   byteOffset: number,

@@ -1,6 +1,9 @@
 // Splits a byte stream into frames (NDJSON lines or SSE events) across
 // chunk boundaries, keeping only the unfinished tail between chunks.
-import { LF, concatBytes } from "./meter-bytes.ts";
+import { LF, concatBytes, nativeIndexOf } from "./meter-bytes.ts";
+
+/** One search per SSE event, where looking for each line break and then at the byte before took two. */
+const BLANK_LINE = new Uint8Array([LF, LF]);
 
 /** Bytes buf[from, to) to remove from a frame before the client sees it. */
 export interface Cut {
@@ -115,17 +118,18 @@ export class FrameSplitter {
 
   /** Index just past the first frame delimiter in buf[from, to), or -1. */
   private frameEnd(buf: Uint8Array, from: number, to: number): number {
-    for (let nl = buf.indexOf(LF, from); nl !== -1 && nl < to; nl = buf.indexOf(LF, nl + 1)) {
-      if (this.framing === "line" || this.blankLineEndsAt(buf, nl, from)) return nl + 1;
+    if (this.framing === "line") {
+      const nl = buf.indexOf(LF, from);
+      return nl !== -1 && nl < to ? nl + 1 : -1;
     }
-    return -1;
+    // An SSE event ends with an empty line. Ollama writes "\n\n" only (fmt "data: %s\n\n" in
+    // middleware/openai.go and anthropic.go), never CRLF; the two may arrive in different chunks.
+    if (buf[from] === LF && from < to && this.heldEndsWithLf()) return from + 1;
+    const blank = nativeIndexOf.call(buf, BLANK_LINE, from);
+    return blank !== -1 && blank + 2 <= to ? blank + 2 : -1;
   }
 
-  // An SSE event ends with an empty line. Ollama writes "\n\n" only (fmt
-  // "data: %s\n\n" in middleware/openai.go and anthropic.go), never CRLF.
-  // The two newlines may arrive in different chunks.
-  private blankLineEndsAt(buf: Uint8Array, nl: number, from: number): boolean {
-    if (nl > from) return buf[nl - 1] === LF;
+  private heldEndsWithLf(): boolean {
     const last = this.held[this.held.length - 1];
     return last !== undefined && last[last.length - 1] === LF;
   }
