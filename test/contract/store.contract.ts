@@ -14,7 +14,7 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
 }
 
-const MIGRATIONS = ["0001_init", "0002_usage_hourly", "0003_usage_logs_one_index", "0004_usage_logs_no_row_trigger"];
+const MIGRATIONS = ["0001_init", "0002_usage_hourly", "0003_usage_logs_one_index", "0004_usage_logs_no_row_trigger", "0005_usage_logs_brin_timestamp"];
 const HOUR = 3_600_000;
 
 export async function expectStoreError(promise: Promise<unknown>, code: StoreErrorCode): Promise<StoreError> {
