@@ -11,10 +11,10 @@ describe("request lines", () => {
     try {
       const sink = createLogSink({ level: "info", dir: dir.path, maxSize: "100MB", backupCount: 1 });
       const before = Date.now();
-      sink.request(JSON.stringify({ msg: "request", id: "a", status: 200 }));
-      sink.request(JSON.stringify({ msg: "request", id: "b", status: 200 }));
+      sink.request!(JSON.stringify({ msg: "request", id: "a", status: 200 }));
+      sink.request!(JSON.stringify({ msg: "request", id: "b", status: 200 }));
       await Bun.sleep(10);
-      sink.request(JSON.stringify({ msg: "request", id: "c", status: 429 }));
+      sink.request!(JSON.stringify({ msg: "request", id: "c", status: 429 }));
       const after = Date.now();
       await sink.flush();
       const lines = readFileSync(join(dir.path, "parallama.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -39,9 +39,9 @@ describe("request lines", () => {
       const sink = createLogSink({ level: "info", dir: dir.path, maxSize: "100MB", backupCount: 1 });
       const model = "модель-😀-" + "x".repeat(300); // 3- and 4-byte UTF-8, and ~1,000 lines pass 64 KiB blocks
       for (let i = 0; i < 1000; i++) {
-        sink.request(JSON.stringify({ msg: "request", id: `r${i}`, model, path: '/api/chat?q="quoted"' }));
+        sink.request!(JSON.stringify({ msg: "request", id: `r${i}`, model, path: '/api/chat?q="quoted"' }));
         if (i % 250 === 0) sink.logger.warn({ at: i }, "between");
-        if (i === 500) sink.request(JSON.stringify({ msg: "request", id: "long", model: "m".repeat(100_000) })); // longer than a block
+        if (i === 500) sink.request!(JSON.stringify({ msg: "request", id: "long", model: "m".repeat(100_000) })); // longer than a block
       }
       await Bun.sleep(10); // the file opens asynchronously
       await sink.flush();
@@ -68,9 +68,9 @@ describe("request lines", () => {
       try {
         const sink = createLogSink({ level: "info", dir: dir.path, maxSize: "100MB", backupCount: 1 });
         const model = "x".repeat(1000);
-        for (let i = 0; i < 200; i++) sink.request(JSON.stringify({ msg: "request", id: `r${i}`, model }));
+        for (let i = 0; i < 200; i++) sink.request!(JSON.stringify({ msg: "request", id: `r${i}`, model }));
         await Bun.sleep(50); // the pipe is open and the first block's write has started
-        sink.request(JSON.stringify({ msg: "request", id: "last" }));
+        sink.request!(JSON.stringify({ msg: "request", id: "last" }));
         await sink.flush();
         while (!readFileSync(copy, "utf8").endsWith('"id":"last"}\n')) await Bun.sleep(10);
       } finally {

@@ -10,9 +10,10 @@ export interface LogSink {
   /**
    * Writes one request line (level info) in the logger's format, given its fields as the text of
    * one JSON object. Request lines are the only per-request logging, so they skip pino's generic
-   * serializer: the fields are flat and chosen. A no-op when the level is above info.
+   * serializer: the fields are flat and chosen. Null when the level is above info, so the
+   * caller builds no line at all.
    */
-  request(json: string): void;
+  request: ((json: string) => void) | null;
   /** Reopens the log file (after logrotate moved it away); a no-op on stdout. */
   reopen(): void;
   /** Writes out buffered lines, including a write already in flight; await it before exit. */
@@ -54,15 +55,14 @@ export function createLogSink(logging: Config["logging"]): LogSink {
       // not open yet, or being reopened: the next tick writes
     }
   }, 1000).unref();
-  const requestLines = logger.isLevelEnabled("info");
+  const request = (json: string) => {
+    if (!lines.fits(json)) writePending();
+    if (lines.fits(json)) lines.append(json);
+    else writeBlock(lines.alone(json));
+  };
   return {
     logger,
-    request(json) {
-      if (!requestLines) return;
-      if (!lines.fits(json)) writePending();
-      if (lines.fits(json)) lines.append(json);
-      else writeBlock(lines.alone(json));
-    },
+    request: logger.isLevelEnabled("info") ? request : null,
     reopen: () => {
       if (file) destination.reopen();
     },

@@ -52,8 +52,8 @@ function upstreamBytes(bytes: Uint8Array, json: Record<string, unknown>, body: u
   if (body === json) return bytes;
   // The one change is stream_options for usage; where the client sent none, it is written into
   // the client's bytes rather than the whole body serialized again (OpenAI clients rarely send it).
-  if (!Object.hasOwn(json, "stream_options")) return withIncludeUsage(bytes) ?? encoder.encode(JSON.stringify(body));
-  return encoder.encode(JSON.stringify(body));
+  const spliced = Object.hasOwn(json, "stream_options") ? null : withIncludeUsage(bytes);
+  return spliced ?? encoder.encode(JSON.stringify(body));
 }
 
 const INCLUDE_USAGE = encoder.encode('"stream_options":{"include_usage":true}');

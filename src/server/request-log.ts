@@ -66,7 +66,7 @@ export class RequestLog {
         status: c.status,
       });
     }
-    this.log(requestLineJson(c, user?.name ?? null));
+    this.log?.(requestLineJson(c, user?.name ?? null));
   }
 }
 
